@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from linli.core.roles import COMMUNITY_ROLES, Role
+
+
+class User(AbstractUser):
+    """An account. Its role decides what it may do; its community, where."""
+
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices, default=Role.RESIDENT)
+    community = models.ForeignKey(
+        "network.Center",
+        verbose_name=_("社区"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+        limit_choices_to={"kind": "community"},
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("账号")
+        verbose_name_plural = _("账号")
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        if self.role in COMMUNITY_ROLES and self.community_id is None:
+            raise ValidationError({"community": _("该角色必须属于一个社区。")})
+
+    @property
+    def is_city(self) -> bool:
+        return self.role == Role.CITY
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+def _hash_token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def active(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API. Only its SHA-256 is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("前缀"), max_length=8, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def hash(key: str) -> str:
+        return _hash_token(key)
+
+    @staticmethod
+    def generate() -> str:
+        return secrets.token_urlsafe(32)
+
+
+class AuditLog(models.Model):
+    """Who looked at or changed what. Append-only."""
+
+    class Action(models.TextChoices):
+        REVEAL = "reveal", _("查看明文")
+        IMPORT = "import", _("导入")
+
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        related_name="audit_entries",
+    )
+    action = models.CharField(_("动作"), max_length=16, choices=Action.choices)
+    target_type = models.CharField(_("对象类型"), max_length=32)
+    target_id = models.BigIntegerField(_("对象编号"))
+    field = models.CharField(_("字段"), max_length=32, blank=True)
+    detail = models.CharField(_("说明"), max_length=255, blank=True)
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("审计日志")
+        verbose_name_plural = _("审计日志")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_type}#{self.target_id}"

@@ -1,0 +1,110 @@
+"""The cast every test can use: each role, in two communities.
+
+``make_cast()`` builds a small city with two communities (百花 and 兴业) and in
+each one account per role, a resident record, a team and a member, so that a
+test checks the permission matrix: allowed, forbidden, other community.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.test import Client
+
+from linli.core.models import User
+from linli.core.roles import Role
+from linli.network.models import Center, Room
+from linli.people.models import CareTag, Resident
+from linli.teams.models import Member, Skill, Team
+
+
+@dataclass
+class Community:
+    center: Center
+    users: dict[str, User] = field(default_factory=dict)
+    resident: Resident | None = None
+    team: Team | None = None
+    member: Member | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        users = self.__dict__.get("users", {})
+        if name in users:
+            return users[name]
+        raise AttributeError(name)
+
+
+@dataclass
+class Cast:
+    city_center: Center
+    city: User
+    a: Community
+    b: Community
+
+    def all_users(self) -> dict[str, User]:
+        out = {"city": self.city}
+        for key, comm in (("a", self.a), ("b", self.b)):
+            out.update({f"{key}.{role}": u for role, u in comm.users.items()})
+        return out
+
+
+def make_user(username: str, role: str, community: Center | None, name: str = "") -> User:
+    user = User(username=username, role=role, community=community, first_name=name or username)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def _community(city: Center, code: str, name: str, lat: float, lon: float, phone_seed: int) -> Community:
+    center = Center.objects.create(
+        code=code, name=name, kind=Center.Kind.COMMUNITY, parent=city, lat=lat, lon=lon,
+        address=f"岑溪市岑城镇{name}", floor_area=800,
+    )
+    Room.objects.create(center=center, name="长者食堂", kind=Room.Kind.CANTEEN, capacity=40)
+    comm = Community(center=center)
+    for role in (Role.RESIDENT, Role.VOLUNTEER, Role.LEADER, Role.DISPATCHER, Role.SCHOOL):
+        comm.users[str(role)] = make_user(f"{code}-{role}", role, center)
+    comm.resident = Resident.objects.create(
+        name="曾庆宝" if code == "baihua" else "甘爱华",
+        gender=Resident.Gender.MALE,
+        birth_date=dt.date(1944, 3, 5),
+        id_number=f"45048119440305{phone_seed:04d}",
+        phone=f"1380771{phone_seed:04d}",
+        community=center,
+        address=f"岑溪市岑城镇{name}百花路12号3栋201",
+        lat=lat,
+        lon=lon,
+        account=comm.users[Role.RESIDENT],
+    )
+    comm.resident.care_tags.add(CareTag.objects.get(code="living_alone"))
+    comm.team = Team.objects.create(
+        name=f"{name}便民服务队", kind=Team.Kind.CONVENIENCE, community=center,
+        leader=comm.users[Role.LEADER],
+    )
+    comm.member = Member.objects.create(
+        team=comm.team,
+        user=comm.users[Role.VOLUNTEER],
+        source=Member.Source.VOLUNTEER,
+        lat=lat,
+        lon=lon,
+        availability=[[d, "08:00", "20:00"] for d in range(7)],
+    )
+    comm.member.skills.add(Skill.objects.get(code="home_repair"))
+    return comm
+
+
+def make_cast() -> Cast:
+    city_center = Center.objects.create(
+        code="cenxi", name="岑溪市党群服务中心", kind=Center.Kind.CITY, lat=22.918, lon=110.994
+    )
+    a = _community(city_center, "baihua", "百花社区", 22.920, 110.990, 1234)
+    b = _community(city_center, "xingye", "兴业社区", 22.930, 111.010, 5678)
+    city = make_user("city-admin", Role.CITY, None, "市级管理员")
+    return Cast(city_center=city_center, city=city, a=a, b=b)
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client

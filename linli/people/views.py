@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from linli.core.roles import IMPORTERS, REVEALERS
+from linli.core.scoping import require_role
+from linli.people import ages
+from linli.people.importing import resident_import
+from linli.people.models import CareTag
+from linli.people.selectors import MaskedResident, resident_get, resident_list
+from linli.people.services import resident_reveal
+
+PAGE_SIZE = 30
+
+
+@login_required
+def resident_list_view(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")
+    age_group = request.GET.get("age", "")
+    tag = request.GET.get("tag", "")
+    qs = resident_list(request.user, q=q, age_group=age_group, tag=tag)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "rows": [MaskedResident(r) for r in page.object_list],
+        "q": q,
+        "age": age_group,
+        "tag": tag,
+        "age_groups": ages.GROUPS,
+        "tags": CareTag.objects.all(),
+    }
+    template = "people/_results.html" if request.htmx else "people/list.html"
+    return render(request, template, context)
+
+
+@login_required
+def resident_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    resident = resident_get(request.user, pk)
+    return render(
+        request,
+        "people/detail.html",
+        {
+            "resident": resident,
+            "masked": MaskedResident(resident),
+            "can_reveal": request.user.role in REVEALERS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def resident_reveal_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
+    value = resident_reveal(actor=request.user, resident_id=pk, field=field, request=request)
+    return render(request, "people/_revealed.html", {"value": value, "field": field})
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Excel 文件(.xlsx)"))
+
+    def clean_file(self):  # type: ignore[no-untyped-def]
+        f = self.cleaned_data["file"]
+        if not f.name.lower().endswith(".xlsx"):
+            raise forms.ValidationError(_("请上传 .xlsx 格式的 Excel 文件。"))
+        if f.size > 20 * 1024 * 1024:
+            raise forms.ValidationError(_("文件不能超过 20 MB。"))
+        return f
+
+
+@login_required
+def resident_import_view(request: HttpRequest) -> HttpResponse:
+    require_role(request.user, IMPORTERS)
+    result = None
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        result = resident_import(actor=request.user, file=form.cleaned_data["file"])
+        if result.ok:
+            messages.success(
+                request,
+                _("导入完成:新增 %(created)d 人,更新 %(updated)d 人。")
+                % {"created": result.created, "updated": result.updated},
+            )
+            return redirect("people:list")
+    return render(request, "people/import.html", {"form": form, "result": result})

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from linli.api import api
+from linli.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("network/", include("linli.network.urls")),
+    path("people/", include("linli.people.urls")),
+    path("teams/", include("linli.teams.urls")),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]
