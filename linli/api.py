@@ -23,7 +23,9 @@ from linli.core.models import ApiToken, User
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         try:
-            api_token = ApiToken.objects.active().select_related("user").get(key_hash=ApiToken.hash(token))
+            api_token = (
+                ApiToken.objects.active().select_related("user").get(key_hash=ApiToken.hash(token))
+            )
         except ApiToken.DoesNotExist:
             return None
         user = api_token.user
@@ -48,7 +50,11 @@ api = NinjaAPI(
 
 
 def error_response(
-    request: HttpRequest, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+    request: HttpRequest,
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, list[str]] | None = None,
 ) -> HttpResponse:
     return api.create_response(
         request, {"code": code, "message": message, "fields": fields or {}}, status=status
@@ -64,7 +70,9 @@ PYDANTIC_MESSAGES = {
     "string_type": lambda ctx: _("请输入文本。"),
     "datetime_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期时间。"),
     "datetime_from_date_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期时间。"),
-    "literal_error": lambda ctx: _("取值必须是 %(expected)s 之一。") % {"expected": ctx.get("expected")},
+    "literal_error": lambda ctx: (
+        _("取值必须是 %(expected)s 之一。") % {"expected": ctx.get("expected")}
+    ),
     "enum": lambda ctx: _("取值必须是 %(expected)s 之一。") % {"expected": ctx.get("expected")},
     "json_invalid": lambda ctx: _("请求体不是有效的 JSON。"),
     "greater_than_equal": lambda ctx: _("不能小于 %(n)s。") % {"n": ctx.get("ge")},
@@ -107,7 +115,15 @@ def on_forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return error_response(request, exc.status_code, "error", str(exc))
+    code = {
+        400: "invalid",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        409: "conflict",
+    }
+    message = _("请求体不是有效的 JSON。") if exc.status_code == 400 else str(exc)
+    return error_response(request, exc.status_code, code.get(exc.status_code, "error"), message)
 
 
 from linli.core.api import router as core_router  # noqa: E402

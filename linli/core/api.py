@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
-from linli.core.errors import AppError, Forbidden
+from linli.core.errors import AppError
 from linli.core.schemas import CommunityRef, ErrorOut, TeamRef
 from linli.core.services import token_issue, token_revoke
 
@@ -20,19 +20,24 @@ class TokenOut(Schema):
     token: str
 
 
+class LockedOut(AppError):
+    status = 429
+    code = "locked_out"
+
+
 class Unauthorized(AppError):
     status = 401
     code = "unauthorized"
 
 
 @router.post(
-    "/auth/token", auth=None, response={200: TokenOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut}
+    "/auth/token", auth=None, response={200: TokenOut, 400: ErrorOut, 401: ErrorOut, 429: ErrorOut}
 )
 def token_create(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     """Exchange a username and password for a bearer token."""
     user = authenticate(request, username=payload.username, password=payload.password)
     if getattr(request, "axes_locked_out", False):
-        raise Forbidden(_("登录失败次数过多,账号已暂时锁定,请 15 分钟后再试。"), code="locked_out")
+        raise LockedOut(_("登录失败次数过多,账号已暂时锁定,请 15 分钟后再试。"))
     if user is None:
         raise Unauthorized(_("用户名或密码错误。"))
     return {"token": token_issue(user=user)}
@@ -79,9 +84,7 @@ def me(request: HttpRequest) -> dict[str, object]:
     from linli.teams.models import Member
 
     user = request.user
-    resident = (
-        Resident.objects.filter(account=user).prefetch_related("care_tags").first()
-    )
+    resident = Resident.objects.filter(account=user).prefetch_related("care_tags").first()
     memberships = Member.objects.filter(user=user).select_related("team").prefetch_related("skills")
     return {
         "id": user.pk,
@@ -103,6 +106,7 @@ def me(request: HttpRequest) -> dict[str, object]:
             "care_tags": [t.code for t in resident.care_tags.all()],
         },
         "memberships": [
-            {"id": m.pk, "team": m.team, "skills": [s.code for s in m.skills.all()]} for m in memberships
+            {"id": m.pk, "team": m.team, "skills": [s.code for s in m.skills.all()]}
+            for m in memberships
         ],
     }

@@ -27,7 +27,9 @@ class AppError(Exception):
     ) -> None:
         self.message = str(message if message is not None else self.default_message)
         self.fields = {
-            k: [str(v)] if isinstance(v, str) or not isinstance(v, Sequence) else [str(m) for m in v]
+            k: [str(v)]
+            if isinstance(v, str) or not isinstance(v, Sequence)
+            else [str(m) for m in v]
             for k, v in (fields or {}).items()
         }
         if code:

@@ -21,8 +21,9 @@ class AppErrorMiddleware:
         return render(
             request,
             "core/error.html",
-            {"title": exception.message, "message": "; ".join(
-                f"{k}: {' '.join(v)}" for k, v in exception.fields.items()
-            )},
+            {
+                "title": exception.message,
+                "message": "; ".join(f"{k}: {' '.join(v)}" for k, v in exception.fields.items()),
+            },
             status=exception.status,
         )

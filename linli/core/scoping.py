@@ -27,7 +27,9 @@ def require_role(user: User, roles: Iterable[str]) -> None:
         raise Forbidden()
 
 
-def scope(user: User, qs: models.QuerySet[M], community_field: str = "community") -> models.QuerySet[M]:
+def scope(
+    user: User, qs: models.QuerySet[M], community_field: str = "community"
+) -> models.QuerySet[M]:
     """Narrow ``qs`` to what the user's community may see.
 
     ``community_field`` is the lookup path from the model to its community

@@ -53,5 +53,7 @@ def token_revoke(*, key: str) -> bool:
     from linli.core.models import ApiToken
 
     return bool(
-        ApiToken.objects.active().filter(key_hash=ApiToken.hash(key)).update(revoked_at=timezone.now())
+        ApiToken.objects.active()
+        .filter(key_hash=ApiToken.hash(key))
+        .update(revoked_at=timezone.now())
     )

@@ -24,7 +24,7 @@ from linli.teams.models import Member, Skill, Team
 class Community:
     center: Center
     users: dict[str, User] = field(default_factory=dict)
-    resident: Resident | None = None
+    person: Resident | None = None  # the resident record of the `resident` account
     team: Team | None = None
     member: Member | None = None
 
@@ -56,16 +56,24 @@ def make_user(username: str, role: str, community: Center | None, name: str = ""
     return user
 
 
-def _community(city: Center, code: str, name: str, lat: float, lon: float, phone_seed: int) -> Community:
+def _community(
+    city: Center, code: str, name: str, lat: float, lon: float, phone_seed: int
+) -> Community:
     center = Center.objects.create(
-        code=code, name=name, kind=Center.Kind.COMMUNITY, parent=city, lat=lat, lon=lon,
-        address=f"岑溪市岑城镇{name}", floor_area=800,
+        code=code,
+        name=name,
+        kind=Center.Kind.COMMUNITY,
+        parent=city,
+        lat=lat,
+        lon=lon,
+        address=f"岑溪市岑城镇{name}",
+        floor_area=800,
     )
     Room.objects.create(center=center, name="长者食堂", kind=Room.Kind.CANTEEN, capacity=40)
     comm = Community(center=center)
     for role in (Role.RESIDENT, Role.VOLUNTEER, Role.LEADER, Role.DISPATCHER, Role.SCHOOL):
         comm.users[str(role)] = make_user(f"{code}-{role}", role, center)
-    comm.resident = Resident.objects.create(
+    comm.person = Resident.objects.create(
         name="曾庆宝" if code == "baihua" else "甘爱华",
         gender=Resident.Gender.MALE,
         birth_date=dt.date(1944, 3, 5),
@@ -77,9 +85,11 @@ def _community(city: Center, code: str, name: str, lat: float, lon: float, phone
         lon=lon,
         account=comm.users[Role.RESIDENT],
     )
-    comm.resident.care_tags.add(CareTag.objects.get(code="living_alone"))
+    comm.person.care_tags.add(CareTag.objects.get(code="living_alone"))
     comm.team = Team.objects.create(
-        name=f"{name}便民服务队", kind=Team.Kind.CONVENIENCE, community=center,
+        name=f"{name}便民服务队",
+        kind=Team.Kind.CONVENIENCE,
+        community=center,
         leader=comm.users[Role.LEADER],
     )
     comm.member = Member.objects.create(

@@ -45,13 +45,22 @@ class Center(models.Model):
         _("纬度"), null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
     )
     lon = models.FloatField(
-        _("经度"), null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+        _("经度"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     floor_area = models.DecimalField(
-        _("面积(平方米)"), max_digits=9, decimal_places=1, null=True, blank=True,
+        _("面积(平方米)"),
+        max_digits=9,
+        decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0)],
     )
-    provision = models.CharField(_("建设模式"), max_length=16, choices=Provision.choices, blank=True)
+    provision = models.CharField(
+        _("建设模式"), max_length=16, choices=Provision.choices, blank=True
+    )
     opening_hours = models.CharField(_("开放时间"), max_length=100, blank=True)
     functions = models.ManyToManyField(
         "Function",
@@ -123,7 +132,11 @@ class Room(models.Model):
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
     capacity = models.PositiveIntegerField(_("容纳人数"), validators=[MinValueValidator(1)])
     floor_area = models.DecimalField(
-        _("面积(平方米)"), max_digits=8, decimal_places=1, null=True, blank=True,
+        _("面积(平方米)"),
+        max_digits=8,
+        decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0)],
     )
 

@@ -25,17 +25,21 @@ class CenterNode:
 
 def center_tree() -> list[CenterNode]:
     """The whole network as a tree, with counts, in a fixed number of queries."""
-    centers = list(
-        Center.objects.annotate(room_count=Count("rooms")).order_by("kind", "code")
-    )
+    centers = list(Center.objects.annotate(room_count=Count("rooms")).order_by("kind", "code"))
     residents = dict(
-        Resident.objects.values_list("community_id").annotate(n=Count("pk")).values_list("community_id", "n")
+        Resident.objects.values_list("community_id")
+        .annotate(n=Count("pk"))
+        .values_list("community_id", "n")
     )
     teams = dict(
-        Team.objects.values_list("community_id").annotate(n=Count("pk")).values_list("community_id", "n")
+        Team.objects.values_list("community_id")
+        .annotate(n=Count("pk"))
+        .values_list("community_id", "n")
     )
     nodes = {
-        c.pk: CenterNode(c, rooms=c.room_count, residents=residents.get(c.pk, 0), teams=teams.get(c.pk, 0))
+        c.pk: CenterNode(
+            c, rooms=c.room_count, residents=residents.get(c.pk, 0), teams=teams.get(c.pk, 0)
+        )
         for c in centers
     }
     roots: list[CenterNode] = []
@@ -73,5 +77,7 @@ def center_detail(code: str) -> tuple[Center, list[Function], list[Function]]:
 def center_counts() -> dict[str, int]:
     return Center.objects.aggregate(
         communities=Count("pk", filter=Q(kind=Center.Kind.COMMUNITY)),
-        neighbourhoods=Count("pk", filter=Q(kind__in=[Center.Kind.NEIGHBOURHOOD, Center.Kind.BUSINESS])),
+        neighbourhoods=Count(
+            "pk", filter=Q(kind__in=[Center.Kind.NEIGHBOURHOOD, Center.Kind.BUSINESS])
+        ),
     )

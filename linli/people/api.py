@@ -62,8 +62,10 @@ def residents(request: HttpRequest, filters: Query[ResidentFilters]) -> list[dic
     return LazyMap(qs, resident_out)  # type: ignore[return-value]
 
 
-
-@router.get("/residents/{resident_id}", response={200: ResidentOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut})
+@router.get(
+    "/residents/{resident_id}",
+    response={200: ResidentOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+)
 def resident(request: HttpRequest, resident_id: int) -> dict[str, object]:
     return resident_out(resident_get(request.user, resident_id))
 
@@ -83,5 +85,7 @@ class RevealOut(Schema):
 )
 def reveal(request: HttpRequest, resident_id: int, payload: RevealIn) -> dict[str, str]:
     """Show one masked field (phone, id_number or address) in full; the view is audited."""
-    value = resident_reveal(actor=request.user, resident_id=resident_id, field=payload.field, request=request)
+    value = resident_reveal(
+        actor=request.user, resident_id=resident_id, field=payload.field, request=request
+    )
     return {"field": payload.field, "value": value}

@@ -6,20 +6,63 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 from linli.people import ages
 
-phone_validator = RegexValidator(r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$", _("请输入有效的手机或固话号码。"))
+phone_validator = RegexValidator(
+    r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$", _("请输入有效的手机或固话号码。")
+)
+
+
+# Characters read differently as a surname than in ordinary words: 曾庆宝 is
+# Zēng Qìngbǎo, not Céng. pypinyin reads words, so the surname is fixed here.
+SURNAME_READINGS = {
+    "曾": "zeng",
+    "单": "shan",
+    "解": "xie",
+    "区": "ou",
+    "仇": "qiu",
+    "朴": "piao",
+    "查": "zha",
+    "盖": "ge",
+    "乐": "yue",
+    "尉": "yu",
+    "万": "wan",
+    "沈": "shen",
+    "翟": "zhai",
+    "覃": "qin",
+    "缪": "miao",
+    "秘": "bi",
+    "繁": "po",
+    "员": "yun",
+    "长": "chang",
+    "重": "chong",
+    "朝": "chao",
+    "召": "shao",
+    "种": "chong",
+    "柏": "bai",
+}
+
+
+def _syllables(name: str) -> list[str]:
+    name = name.strip()
+    if not name:
+        return []
+    head = SURNAME_READINGS.get(name[0])
+    if head is None:
+        return [s.lower() for s in lazy_pinyin(name, errors="ignore")]
+    return [head, *(s.lower() for s in lazy_pinyin(name[1:], errors="ignore"))]
 
 
 def name_initials(name: str) -> str:
-    """曾庆宝 → zqb (surname readings like 曾 = zēng are what pypinyin gives)."""
-    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
+    """曾庆宝 → zqb."""
+    return "".join(s[0] for s in _syllables(name) if s)
 
 
 def name_pinyin(name: str) -> str:
-    return "".join(lazy_pinyin(name, errors="ignore")).lower()
+    """曾庆宝 → zengqingbao."""
+    return "".join(_syllables(name))
 
 
 class CareTag(models.Model):
@@ -39,7 +82,10 @@ class CareTag(models.Model):
 
 class Household(models.Model):
     community = models.ForeignKey(
-        "network.Center", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="households"
+        "network.Center",
+        verbose_name=_("社区"),
+        on_delete=models.PROTECT,
+        related_name="households",
     )
     code = models.CharField(_("户号"), max_length=32)
     address = models.CharField(_("地址"), max_length=200, blank=True)
@@ -48,7 +94,9 @@ class Household(models.Model):
         verbose_name = _("家庭户")
         verbose_name_plural = _("家庭户")
         constraints = [
-            models.UniqueConstraint(fields=["community", "code"], name="household_code_per_community")
+            models.UniqueConstraint(
+                fields=["community", "code"], name="household_code_per_community"
+            )
         ]
 
     def __str__(self) -> str:
@@ -77,7 +125,10 @@ class Resident(models.Model):
         _("纬度"), null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
     )
     lon = models.FloatField(
-        _("经度"), null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+        _("经度"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     care_tags = models.ManyToManyField(CareTag, verbose_name=_("关爱标签"), blank=True)
     household = models.ForeignKey(
@@ -120,18 +171,18 @@ class Resident(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def refresh_search_keys(self) -> None:
-        self.name_initials = name_initials(self.name)
-        self.name_pinyin = name_pinyin(self.name)
-        digits = "".join(c for c in self.phone if c.isdigit())
-        self.phone_tail = digits[-4:] if len(digits) >= 4 else ""
-
     def save(self, *args: object, **kwargs: object) -> None:
         self.refresh_search_keys()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "name_initials", "name_pinyin", "phone_tail"}  # type: ignore[misc]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def refresh_search_keys(self) -> None:
+        self.name_initials = name_initials(self.name)
+        self.name_pinyin = name_pinyin(self.name)
+        digits = "".join(c for c in self.phone if c.isdigit())
+        self.phone_tail = digits[-4:] if len(digits) >= 4 else ""
 
     @property
     def age(self) -> int:
@@ -153,7 +204,10 @@ class Guardianship(models.Model):
         CARER = "carer", _("照护人")
 
     ward = models.ForeignKey(
-        Resident, verbose_name=_("被监护人"), on_delete=models.CASCADE, related_name="guardian_links"
+        Resident,
+        verbose_name=_("被监护人"),
+        on_delete=models.CASCADE,
+        related_name="guardian_links",
     )
     guardian = models.ForeignKey(
         Resident, verbose_name=_("监护人"), on_delete=models.CASCADE, related_name="ward_links"
@@ -165,7 +219,9 @@ class Guardianship(models.Model):
         verbose_name_plural = _("监护关系")
         constraints = [
             models.UniqueConstraint(fields=["ward", "guardian"], name="guardianship_unique"),
-            models.CheckConstraint(condition=~models.Q(ward=models.F("guardian")), name="guardian_not_self"),
+            models.CheckConstraint(
+                condition=~models.Q(ward=models.F("guardian")), name="guardian_not_self"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -32,6 +32,10 @@ def resident_reveal(
     resident = resident_get(actor, resident_id)
     with transaction.atomic():
         audit_record(
-            actor=actor, action=AuditLog.Action.REVEAL, target=resident, field=field, request=request
+            actor=actor,
+            action=AuditLog.Action.REVEAL,
+            target=resident,
+            field=field,
+            request=request,
         )
     return getattr(resident, field)

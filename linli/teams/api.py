@@ -36,10 +36,10 @@ def members(request: HttpRequest, filters: Query[MemberFilters]) -> list[dict[st
 
 def member_out(m: Member) -> dict[str, object]:
     return {
-            "id": m.pk,
-            "name": m.name,
-            "username": m.user.username,
-            "team": m.team,
-            "skills": [s.code for s in m.skills.all()],
-            "max_concurrent": m.max_concurrent,
-        }
+        "id": m.pk,
+        "name": m.name,
+        "username": m.user.username,
+        "team": m.team,
+        "skills": [s.code for s in m.skills.all()],
+        "max_concurrent": m.max_concurrent,
+    }

@@ -25,7 +25,7 @@ def validate_availability(value: object) -> None:
             or item[1] >= item[2]
         ):
             raise ValidationError(
-                _("空闲时段 %(item)s 无效:应为 [星期(0–6), \"HH:MM\", \"HH:MM\"] 且开始早于结束。"),
+                _('空闲时段 %(item)s 无效:应为 [星期(0–6), "HH:MM", "HH:MM"] 且开始早于结束。'),
                 params={"item": item},
             )
 
@@ -86,9 +86,14 @@ class Member(models.Model):
         VOLUNTEER = "volunteer", _("志愿者")
         TEACHER = "teacher", _("教师")
 
-    team = models.ForeignKey(Team, verbose_name=_("服务队"), on_delete=models.CASCADE, related_name="members")
+    team = models.ForeignKey(
+        Team, verbose_name=_("服务队"), on_delete=models.CASCADE, related_name="members"
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("账号"), on_delete=models.PROTECT, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        on_delete=models.PROTECT,
+        related_name="memberships",
     )
     resident = models.ForeignKey(
         "people.Resident",
@@ -99,12 +104,17 @@ class Member(models.Model):
         related_name="memberships",
     )
     source = models.CharField(_("来源"), max_length=16, choices=Source.choices)
-    skills = models.ManyToManyField(Skill, verbose_name=_("技能"), blank=True, related_name="members")
+    skills = models.ManyToManyField(
+        Skill, verbose_name=_("技能"), blank=True, related_name="members"
+    )
     lat = models.FloatField(
         _("纬度"), null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
     )
     lon = models.FloatField(
-        _("经度"), null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+        _("经度"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     availability = models.JSONField(
         _("每周空闲时间"), default=list, blank=True, validators=[validate_availability]
@@ -119,7 +129,9 @@ class Member(models.Model):
         verbose_name = _("队员")
         verbose_name_plural = _("队员")
         ordering = ["team", "pk"]
-        constraints = [models.UniqueConstraint(fields=["team", "user"], name="member_once_per_team")]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="member_once_per_team")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.team})"

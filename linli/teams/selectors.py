@@ -34,7 +34,9 @@ def member_list(
         qs = qs.filter(team_id=team)
     if q := q.strip():
         qs = qs.filter(
-            Q(user__first_name__contains=q) | Q(user__last_name__contains=q) | Q(user__username__icontains=q)
+            Q(user__first_name__contains=q)
+            | Q(user__last_name__contains=q)
+            | Q(user__username__icontains=q)
         )
     return (
         qs.select_related("team", "user", "team__community")
