@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "linli.network",
     "linli.people",
     "linli.teams",
+    "linli.notify",
+    "linli.orders",
     "linli.demo",
 ]
 
@@ -155,5 +157,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
-# The city may let dispatch cross community lines; by default it does not.
-LINLI_SEARCH_LIMIT = 50
+# Notification delivery: the database outbox always; console for the demo.
+LINLI_NOTIFY_BACKENDS = [
+    b
+    for b in os.environ.get(
+        "LINLI_NOTIFY_BACKENDS",
+        "linli.notify.backends.OutboxBackend,linli.notify.backends.ConsoleBackend",
+    ).split(",")
+    if b
+]
+# Dotted path of an SmsProvider class; empty means no SMS is sent.
+LINLI_SMS_PROVIDER = os.environ.get("LINLI_SMS_PROVIDER", "")
+# How often `linli worker` sweeps deadlines, in seconds.
+LINLI_SWEEP_INTERVAL = int(os.environ.get("LINLI_SWEEP_INTERVAL", "60"))

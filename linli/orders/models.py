@@ -1,0 +1,348 @@
+"""The point-order cycle: 群众点单 → 集中派单 → 服务队接单 → 群众评单.
+
+An order has one slot per member it needs. Slots are dispatched, accepted,
+started and completed one by one; the order's state follows from its slots.
+Every change goes through ``linli.orders.services`` and appends an OrderEvent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from linli.teams.models import Team
+
+
+class Urgency(models.TextChoices):
+    URGENT = "urgent", _("紧急")
+    NORMAL = "normal", _("一般")
+    SCHEDULED = "scheduled", _("预约")
+
+
+class ServiceItem(models.Model):
+    """A catalog entry: the four fixed items city-wide, optional ones per community."""
+
+    code = models.SlugField(_("编码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=50)
+    icon = models.CharField(_("图标"), max_length=8, blank=True, help_text=_("一个表情符号"))
+    description = models.CharField(_("说明"), max_length=300, blank=True)
+    fixed = models.BooleanField(_("固定项目"), default=False)
+    community = models.ForeignKey(
+        "network.Center",
+        verbose_name=_("提供社区"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="service_items",
+        limit_choices_to={"kind": "community"},
+    )
+    team_kind = models.CharField(_("服务队类型"), max_length=16, choices=Team.Kind.choices)
+    skill = models.ForeignKey("teams.Skill", verbose_name=_("所需技能"), on_delete=models.PROTECT)
+    members_needed = models.PositiveSmallIntegerField(
+        _("所需人数"), default=1, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    # Deadline policy, in minutes. Urgent and normal orders count from placement;
+    # a scheduled one must be accepted a lead time before its window opens and
+    # completed by the window's end plus a grace.
+    urgent_accept_minutes = models.PositiveIntegerField(_("紧急:接单时限(分钟)"), default=30)
+    urgent_complete_minutes = models.PositiveIntegerField(_("紧急:完成时限(分钟)"), default=240)
+    normal_accept_minutes = models.PositiveIntegerField(_("一般:接单时限(分钟)"), default=240)
+    normal_complete_minutes = models.PositiveIntegerField(_("一般:完成时限(分钟)"), default=2880)
+    scheduled_accept_lead_minutes = models.PositiveIntegerField(
+        _("预约:提前接单(分钟)"), default=120
+    )
+    scheduled_complete_grace_minutes = models.PositiveIntegerField(
+        _("预约:完成宽限(分钟)"), default=60
+    )
+    active = models.BooleanField(_("启用"), default=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("服务项目")
+        verbose_name_plural = _("服务项目")
+        ordering = ["-fixed", "order", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(fixed=True, community__isnull=True) | models.Q(fixed=False),
+                name="fixed_item_is_city_wide",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def deadlines(
+        self,
+        urgency: str,
+        placed_at: dt.datetime,
+        window_start: dt.datetime | None,
+        window_end: dt.datetime | None,
+    ) -> tuple[dt.datetime, dt.datetime]:
+        """(accept by, complete by) for an order placed at ``placed_at``."""
+        minutes = dt.timedelta(minutes=1)
+        if urgency == Urgency.SCHEDULED and window_start and window_end:
+            accept = max(placed_at, window_start - self.scheduled_accept_lead_minutes * minutes)
+            return accept, window_end + self.scheduled_complete_grace_minutes * minutes
+        if urgency == Urgency.URGENT:
+            return (
+                placed_at + self.urgent_accept_minutes * minutes,
+                placed_at + self.urgent_complete_minutes * minutes,
+            )
+        return (
+            placed_at + self.normal_accept_minutes * minutes,
+            placed_at + self.normal_complete_minutes * minutes,
+        )
+
+
+class OrderStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("待派单")
+    DISPATCHED = "dispatched", _("已派单")
+    ACCEPTED = "accepted", _("已接单")
+    IN_SERVICE = "in_service", _("服务中")
+    COMPLETED = "completed", _("待评价")
+    RATED = "rated", _("已评价")
+    REJECTED = "rejected", _("已驳回")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class SlotStatus(models.TextChoices):
+    OPEN = "open", _("待派")
+    OFFERED = "offered", _("抢单中")
+    ASSIGNED = "assigned", _("待接单")
+    ACCEPTED = "accepted", _("已接单")
+    IN_SERVICE = "in_service", _("服务中")
+    COMPLETED = "completed", _("已完成")
+    CANCELLED = "cancelled", _("已取消")
+
+
+# Slot states that hold a member (count towards the member's load).
+SLOT_LOAD_STATES = (SlotStatus.ASSIGNED, SlotStatus.ACCEPTED, SlotStatus.IN_SERVICE)
+ORDER_OPEN_STATES = (
+    OrderStatus.SUBMITTED,
+    OrderStatus.DISPATCHED,
+    OrderStatus.ACCEPTED,
+    OrderStatus.IN_SERVICE,
+)
+
+
+class Channel(models.TextChoices):
+    APP = "app", _("手机")
+    PHONE = "phone", _("电话")
+    DESK = "desk", _("窗口")
+    API = "api", _("接口")
+
+
+class PlacedAs(models.TextChoices):
+    SELF = "self", _("本人")
+    GUARDIAN = "guardian", _("家属代点")
+    DISPATCHER = "dispatcher", _("社区代点")
+
+
+class Order(models.Model):
+    resident = models.ForeignKey(
+        "people.Resident",
+        verbose_name=_("服务对象"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    # The resident's community when the order was placed: scoping reads it.
+    community = models.ForeignKey(
+        "network.Center", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="orders"
+    )
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("下单人"),
+        on_delete=models.PROTECT,
+        related_name="placed_orders",
+    )
+    placed_as = models.CharField(_("下单方式"), max_length=16, choices=PlacedAs.choices)
+    channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
+    item = models.ForeignKey(
+        ServiceItem, verbose_name=_("服务项目"), on_delete=models.PROTECT, related_name="orders"
+    )
+    description = models.TextField(_("需求描述"), max_length=2000, blank=True)
+    address = models.CharField(_("服务地址"), max_length=200, blank=True)
+    lat = models.FloatField(_("纬度"), null=True, blank=True)
+    lon = models.FloatField(_("经度"), null=True, blank=True)
+    window_start = models.DateTimeField(_("期望开始"), null=True, blank=True)
+    window_end = models.DateTimeField(_("期望结束"), null=True, blank=True)
+    urgency = models.CharField(
+        _("紧急程度"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL
+    )
+    accept_deadline = models.DateTimeField(_("接单时限"))
+    complete_deadline = models.DateTimeField(_("完成时限"))
+    status = models.CharField(
+        _("状态"),
+        max_length=16,
+        choices=OrderStatus.choices,
+        default=OrderStatus.SUBMITTED,
+        db_index=True,
+    )
+    overdue = models.BooleanField(_("已超时"), default=False, db_index=True)
+    idempotency_key = models.CharField(max_length=100, blank=True, editable=False)
+    created_at = models.DateTimeField(_("下单时间"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("服务订单")
+        verbose_name_plural = _("服务订单")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["placed_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="order_idempotency_key_per_user",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_start__isnull=True)
+                | models.Q(window_end__isnull=True)
+                | models.Q(window_start__lt=models.F("window_end")),
+                name="order_window_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["community", "status"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.item} · {self.resident}"
+
+
+class Slot(models.Model):
+    """One member position on an order."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="slots")
+    index = models.PositiveSmallIntegerField(_("序号"))
+    status = models.CharField(
+        _("状态"), max_length=16, choices=SlotStatus.choices, default=SlotStatus.OPEN
+    )
+    member = models.ForeignKey(
+        "teams.Member",
+        verbose_name=_("队员"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="slots",
+    )
+    offered_team = models.ForeignKey(
+        "teams.Team",
+        verbose_name=_("抢单服务队"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="offered_slots",
+    )
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # The accept deadline the slot was dispatched under (for the 响应率).
+    accept_deadline = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(_("服务记录"), max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = _("派单岗位")
+        verbose_name_plural = _("派单岗位")
+        ordering = ["order", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "index"], name="slot_index_per_order"),
+            # The same member never holds two slots of one order.
+            models.UniqueConstraint(
+                fields=["order", "member"],
+                condition=models.Q(member__isnull=False) & ~models.Q(status="cancelled"),
+                name="slot_member_once_per_order",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["member", "status"]),
+            models.Index(fields=["offered_team", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id}/{self.index} {self.status}"
+
+
+class OrderEvent(models.Model):
+    """One line of an order's timeline. Append-only; it replays to the current state."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    slot = models.ForeignKey(
+        Slot, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="order_events",
+    )
+    action = models.CharField(max_length=16)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    slot_from = models.CharField(max_length=16, blank=True)
+    slot_to = models.CharField(max_length=16, blank=True)
+    note = models.TextField(max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = _("订单动态")
+        verbose_name_plural = _("订单动态")
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id} {self.action} {self.from_status}→{self.to_status}"
+
+
+class Rating(models.Model):
+    class Satisfaction(models.IntegerChoices):
+        VERY_UNSATISFIED = 1, _("非常不满意")
+        UNSATISFIED = 2, _("不满意")
+        NEUTRAL = 3, _("一般")
+        SATISFIED = 4, _("满意")
+        VERY_SATISFIED = 5, _("非常满意")
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="rating")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ratings"
+    )
+    resolved = models.BooleanField(_("问题已解决"))
+    satisfaction = models.PositiveSmallIntegerField(_("满意度"), choices=Satisfaction.choices)
+    comment = models.TextField(_("评价"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("评价")
+        verbose_name_plural = _("评价")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(satisfaction__gte=1, satisfaction__lte=5),
+                name="satisfaction_1_5",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id} {self.satisfaction}"
+
+
+class FollowUp(models.Model):
+    """Opened by a low or unresolved rating; the dispatcher closes it with a note."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="follow_up")
+    opened_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(_("原因"), max_length=200)
+    closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(_("回访记录"), max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = _("回访")
+        verbose_name_plural = _("回访")
+        ordering = ["closed_at", "-opened_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id} {self.reason}"
