@@ -128,6 +128,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 from linli.core.api import router as core_router  # noqa: E402
 from linli.network.api import router as network_router  # noqa: E402
+from linli.orders.api import router as orders_router  # noqa: E402
 from linli.people.api import router as people_router  # noqa: E402
 from linli.teams.api import router as teams_router  # noqa: E402
 
@@ -135,3 +136,4 @@ api.add_router("/v1", core_router)
 api.add_router("/v1", network_router)
 api.add_router("/v1", people_router)
 api.add_router("/v1", teams_router)
+api.add_router("/v1", orders_router)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("network/", include("linli.network.urls")),
     path("people/", include("linli.people.urls")),
     path("teams/", include("linli.teams.urls")),
+    path("orders/", include("linli.orders.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]
