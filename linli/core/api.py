@@ -2,7 +2,7 @@
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from linli.core.errors import AppError
 from linli.core.schemas import CommunityRef, ErrorOut, TeamRef
@@ -44,10 +44,10 @@ def token_create(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
 
 
 @router.delete("/auth/token", response={204: None, 401: ErrorOut})
-def token_delete(request: HttpRequest) -> tuple[int, None]:
+def token_delete(request: HttpRequest) -> Status:
     """Revoke the token this request was made with."""
     token_revoke(key=request.headers.get("Authorization", "").partition(" ")[2])
-    return 204, None
+    return Status(204, None)
 
 
 class MembershipOut(Schema):
