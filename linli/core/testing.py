@@ -104,7 +104,30 @@ def _community(
     return comm
 
 
+REFERENCE_MIGRATIONS = [
+    "linli.network.migrations.0002_functions",
+    "linli.people.migrations.0002_care_tags",
+    "linli.teams.migrations.0002_skills",
+    "linli.orders.migrations.0002_fixed_items",
+]
+
+
+def ensure_reference_data() -> None:
+    """Re-install what the data migrations install.
+
+    A transactional test flushes every table when it ends, the migrations'
+    rows included; tests that follow one must not depend on luck.
+    """
+    import importlib
+
+    from django.apps import apps
+
+    for module in REFERENCE_MIGRATIONS:
+        importlib.import_module(module).forwards(apps, None)
+
+
 def make_cast() -> Cast:
+    ensure_reference_data()
     city_center = Center.objects.create(
         code="cenxi", name="岑溪市党群服务中心", kind=Center.Kind.CITY, lat=22.918, lon=110.994
     )
