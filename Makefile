@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint browser-deps clean
+.PHONY: run test lint test-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,10 @@ run: $(VENV)/.installed
 	$(BIN)/linli seed --scale cenxi --if-empty
 	$(BIN)/linli runserver 127.0.0.1:8000
 
-browser-deps:
-	./scripts/browser-deps
+test-deps:
+	./scripts/test-deps
 
-test: $(VENV)/.dev-installed browser-deps
+test: $(VENV)/.dev-installed test-deps
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

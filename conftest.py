@@ -14,7 +14,7 @@ def cast(db: None) -> Cast:
 
 
 # --- browser tests -------------------------------------------------------
-# Playwright drives Debian's Chromium (scripts/browser-deps installs it); it
+# Playwright drives Debian's Chromium (scripts/test-deps installs it); it
 # never downloads a browser of its own.
 CHROMIUM = os.environ.get("LINLI_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "artifacts" / "screenshots"
@@ -23,7 +23,7 @@ SCREENSHOTS = Path(__file__).parent / "artifacts" / "screenshots"
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: run scripts/browser-deps")
+        pytest.skip(f"no Chromium at {CHROMIUM}: run scripts/test-deps")
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the test's own
