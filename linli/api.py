@@ -127,6 +127,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 from linli.core.api import router as core_router  # noqa: E402
+from linli.dispatch.api import router as dispatch_router  # noqa: E402
 from linli.network.api import router as network_router  # noqa: E402
 from linli.orders.api import router as orders_router  # noqa: E402
 from linli.people.api import router as people_router  # noqa: E402
@@ -137,3 +138,4 @@ api.add_router("/v1", network_router)
 api.add_router("/v1", people_router)
 api.add_router("/v1", teams_router)
 api.add_router("/v1", orders_router)
+api.add_router("/v1", dispatch_router)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "linli.teams",
     "linli.notify",
     "linli.orders",
+    "linli.dispatch",
     "linli.demo",
 ]
 
@@ -168,5 +169,15 @@ LINLI_NOTIFY_BACKENDS = [
 ]
 # Dotted path of an SmsProvider class; empty means no SMS is sent.
 LINLI_SMS_PROVIDER = os.environ.get("LINLI_SMS_PROVIDER", "")
+# Dispatch engine cost weights (1 unit = 1 km of travel): per open order a
+# member holds, per order taken this week, per rating point below 5.
+LINLI_DISPATCH_WEIGHTS = {"per_km": 1.0, "load": 0.5, "week_load": 0.2, "rating": 1.0}
+# None: dispatch stays inside a community. A number: the city allows crossing
+# community lines, at that penalty (in km).
+LINLI_DISPATCH_CROSS_COMMUNITY: float | None = (
+    float(os.environ["LINLI_DISPATCH_CROSS_COMMUNITY"])
+    if os.environ.get("LINLI_DISPATCH_CROSS_COMMUNITY")
+    else None
+)
 # How often `linli worker` sweeps deadlines, in seconds.
 LINLI_SWEEP_INTERVAL = int(os.environ.get("LINLI_SWEEP_INTERVAL", "60"))

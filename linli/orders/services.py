@@ -306,7 +306,7 @@ def _beneficiary(actor: User, resident_id: int | None) -> tuple[Resident, str]:
 
 def order_dispatch(
     *,
-    actor: User,
+    actor: User | None,
     order_id: int,
     member_id: int | None = None,
     team_id: int | None = None,
@@ -315,8 +315,9 @@ def order_dispatch(
 ) -> Slot:
     """Dispatch one open slot to a member, or offer it to a whole team (抢单).
 
-    Allowed for the order's dispatcher and the city admin, and for a team
-    leader to members of a team they lead. The slot must be open.
+    Allowed for the order's dispatcher and the city admin, for a team leader
+    to members of a team they lead, and for the system (``actor=None``: the
+    automatic dispatch of the worker). The slot must be open.
     """
     if (member_id is None) == (team_id is None):
         raise InvalidInput(fields={"member": _("请指定一名队员或一支服务队(二选一)。")})
@@ -369,9 +370,9 @@ def order_dispatch(
     return slot
 
 
-def _guard_dispatcher(actor: User, order: Order) -> set[int] | None:
-    """None for a dispatcher or the city; the led team ids for a team leader."""
-    if manages_community(actor, order.community_id):
+def _guard_dispatcher(actor: User | None, order: Order) -> set[int] | None:
+    """None for a dispatcher, the city or the system; the led team ids for a team leader."""
+    if actor is None or manages_community(actor, order.community_id):
         return None
     if actor.role == Role.LEADER and actor.community_id == order.community_id:
         led = set(Team.objects.filter(leader=actor).values_list("pk", flat=True))
@@ -400,7 +401,7 @@ def _member_for(order: Order, member_id: int) -> Member:
     from django.conf import settings
 
     qs = Member.objects.select_related("user", "team")
-    if not getattr(settings, "LINLI_DISPATCH_CROSS_COMMUNITY", False):
+    if getattr(settings, "LINLI_DISPATCH_CROSS_COMMUNITY", None) is None:
         qs = qs.filter(team__community_id=order.community_id)
     try:
         return qs.get(pk=member_id)

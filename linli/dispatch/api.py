@@ -1,0 +1,156 @@
+# No "from __future__ import annotations": django-ninja reads these annotations at run time.
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+
+from linli.core.errors import InvalidInput
+from linli.core.schemas import ErrorOut
+from linli.dispatch.services import BatchPlan, batch_dispatch, suggestions_for_order
+from linli.network.models import Center
+
+router = Router(tags=["dispatch"])
+
+
+class MemberRef(Schema):
+    id: int
+    name: str
+    username: str
+    team: str
+
+
+class CandidateOut(Schema):
+    member: MemberRef
+    cost: float
+    reasons: list[str]
+    breakdown: dict
+
+
+class SlotSuggestionsOut(Schema):
+    slot: int
+    candidates: list[CandidateOut]
+    reason: str | None
+    reason_text: str
+
+
+def _member(m) -> dict:  # type: ignore[no-untyped-def]
+    return {"id": m.pk, "name": m.name, "username": m.user.username, "team": m.team.name}
+
+
+@router.get(
+    "/orders/{order_id}/suggestions",
+    response={200: list[SlotSuggestionsOut], 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+)
+def suggestions(request: HttpRequest, order_id: int, k: int = 5) -> list[dict]:
+    """The top members for each open slot of an order, each with reasons in words.
+
+    An open slot nobody can take carries a ``reason`` (no_skill, all_at_capacity,
+    none_available, excluded, other_community) and its explanation.
+    """
+    if not 1 <= k <= 20:
+        raise InvalidInput(fields={"k": "1–20"})
+    return [
+        {
+            "slot": s.slot.index,
+            "candidates": [
+                {
+                    "member": _member(c.member),
+                    "cost": round(c.cost, 3),
+                    "reasons": c.reasons,
+                    "breakdown": c.breakdown,
+                }
+                for c in s.candidates
+            ],
+            "reason": s.reason,
+            "reason_text": s.reason_text,
+        }
+        for s in suggestions_for_order(request.user, order_id, k=k)
+    ]
+
+
+class BatchIn(Schema):
+    community: str | None = Field(
+        None, description="community center code; omit for the whole city (city admin)"
+    )
+    dry_run: bool = True
+
+
+class PlannedOut(Schema):
+    order: int
+    slot: int
+    member: MemberRef
+    distance_km: float
+    cost: float
+    reasons: list[str]
+    applied: bool
+    error: str
+
+
+class MissOut(Schema):
+    order: int
+    slot: int
+    reason: str
+    reason_text: str
+
+
+class BatchOut(Schema):
+    community: str | None
+    dry_run: bool
+    assigned: int
+    applied: int
+    unassigned: int
+    total_km: float
+    assignments: list[PlannedOut]
+    misses: list[MissOut]
+
+
+def batch_out(plan: BatchPlan) -> dict:
+    return {
+        "community": plan.community.code if plan.community else None,
+        "dry_run": plan.dry_run,
+        "assigned": len(plan.assignments),
+        "applied": plan.applied,
+        "unassigned": len(plan.unassigned),
+        "total_km": round(plan.total_km, 3),
+        "assignments": [
+            {
+                "order": a.slot.order_id,
+                "slot": a.slot.index,
+                "member": _member(a.member),
+                "distance_km": round(a.breakdown["distance_km"], 3),
+                "cost": round(a.cost, 3),
+                "reasons": a.reasons,
+                "applied": a.applied,
+                "error": a.error,
+            }
+            for a in plan.assignments
+        ],
+        "misses": [
+            {
+                "order": u.slot.order_id,
+                "slot": u.slot.index,
+                "reason": u.reason,
+                "reason_text": u.reason_text,
+            }
+            for u in plan.unassigned
+        ],
+    }
+
+
+@router.post(
+    "/dispatch/batch",
+    response={200: BatchOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+)
+def batch(request: HttpRequest, payload: BatchIn) -> dict:
+    """Assign every open slot of a community (or the city) at the least total distance and load.
+
+    ``dry_run`` (the default) returns the plan without changing anything.
+    """
+    community = None
+    if payload.community:
+        community = Center.objects.filter(
+            code=payload.community, kind=Center.Kind.COMMUNITY
+        ).first()
+        if community is None:
+            raise InvalidInput(fields={"community": "?"})
+    return batch_out(
+        batch_dispatch(actor=request.user, community=community, dry_run=payload.dry_run)
+    )

@@ -1,0 +1,174 @@
+"""Turn rows into the engine's inputs. Reads only; a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Avg, Count
+from django.utils import timezone
+
+from linli.dispatch import engine
+from linli.orders.models import SLOT_LOAD_STATES, Order, OrderStatus, Rating, Slot, SlotStatus
+from linli.teams.models import Member
+
+RATING_DAYS = 30
+
+
+def weights() -> engine.Weights:
+    w = dict(getattr(settings, "LINLI_DISPATCH_WEIGHTS", {}))
+    cross = getattr(settings, "LINLI_DISPATCH_CROSS_COMMUNITY", None)
+    return engine.Weights(cross_community=cross, **w)
+
+
+@dataclass
+class Inputs:
+    slots: engine.SlotArrays
+    members: engine.MemberArrays
+    excluded: set[tuple[int, int]]
+    slot_rows: dict[int, Slot]  # by slot id
+    member_rows: dict[int, Member]  # by member id
+    skill_bits: dict[int, int]  # skill id → engine skill code
+
+
+def _window(order: Order, now: dt.datetime):  # type: ignore[no-untyped-def]
+    """The hours a member must be free in: the wanted window, or now until the completion deadline."""
+    if order.window_start and order.window_end:
+        return engine.window_mask(
+            timezone.localtime(order.window_start), timezone.localtime(order.window_end)
+        )
+    end = max(order.complete_deadline, now + dt.timedelta(hours=1))
+    return engine.window_mask(timezone.localtime(now), timezone.localtime(end))
+
+
+def _availability(member: Member):  # type: ignore[no-untyped-def]
+    """None (always) when the member has stated no weekly hours."""
+    if not member.availability:
+        return None
+    intervals = []
+    for weekday, start, end in member.availability:
+        h1, m1 = (int(x) for x in start.split(":"))
+        h2, m2 = (int(x) for x in end.split(":"))
+        intervals.append((weekday, h1 * 60 + m1, h2 * 60 + m2))
+    return engine.weekly_mask(intervals)
+
+
+def open_slots(community_ids: Iterable[int] | None) -> list[Slot]:
+    qs = Slot.objects.filter(
+        status=SlotStatus.OPEN, order__status__in=(OrderStatus.SUBMITTED, OrderStatus.DISPATCHED)
+    ).select_related("order__item", "order__resident")
+    if community_ids is not None:
+        qs = qs.filter(order__community_id__in=list(community_ids))
+    return list(qs.order_by("order__created_at", "order_id", "index"))
+
+
+def gather(
+    slots: list[Slot], community_ids: Iterable[int] | None, now: dt.datetime | None = None
+) -> Inputs:
+    """Engine inputs for ``slots`` and the members who could serve them.
+
+    Members come from the slots' communities, or from every community when
+    the city allows dispatch across community lines.
+    """
+    now = now or timezone.now()
+    cross = getattr(settings, "LINLI_DISPATCH_CROSS_COMMUNITY", None) is not None
+    members_qs = Member.objects.filter(active=True).select_related(
+        "team__community", "resident", "user"
+    )
+    if community_ids is not None and not cross:
+        members_qs = members_qs.filter(team__community_id__in=list(community_ids))
+    members = list(members_qs.prefetch_related("skills"))
+    member_ids = [m.pk for m in members]
+
+    # The engine keeps skills as bits of one word; only the skills the slots
+    # ask for matter, and a catalog has far fewer than 64 of them.
+    wanted = sorted({s.order.item.skill_id for s in slots})
+    if len(wanted) > 64:
+        raise ValueError("a batch may ask for at most 64 different skills")
+    skill_bits = {sid: i for i, sid in enumerate(wanted)}
+
+    load = dict(
+        Slot.objects.filter(member_id__in=member_ids, status__in=SLOT_LOAD_STATES)
+        .values_list("member_id")
+        .annotate(n=Count("pk"))
+        .values_list("member_id", "n")
+    )
+    week_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    week_start -= dt.timedelta(days=week_start.weekday())
+    week = dict(
+        Slot.objects.filter(member_id__in=member_ids, accepted_at__gte=week_start)
+        .values_list("member_id")
+        .annotate(n=Count("pk"))
+        .values_list("member_id", "n")
+    )
+    since = now - dt.timedelta(days=RATING_DAYS)
+    rating = dict(
+        Rating.objects.filter(
+            created_at__gte=since,
+            order__slots__member_id__in=member_ids,
+            order__slots__status=SlotStatus.COMPLETED,
+        )
+        .values_list("order__slots__member_id")
+        .annotate(avg=Avg("satisfaction"))
+        .values_list("order__slots__member_id", "avg")
+    )
+
+    member_specs = []
+    for m in members:
+        lat, lon = _member_location(m)
+        member_specs.append(
+            engine.MemberSpec(
+                id=m.pk,
+                lat=lat,
+                lon=lon,
+                skills=[skill_bits[s.pk] for s in m.skills.all() if s.pk in skill_bits],
+                availability=_availability(m),
+                load=load.get(m.pk, 0),
+                cap=m.max_concurrent,
+                week_load=week.get(m.pk, 0),
+                rating=float(rating[m.pk]) if m.pk in rating else None,
+                community=m.team.community_id,
+            )
+        )
+    slot_specs = []
+    for s in slots:
+        o = s.order
+        lat = o.lat if o.lat is not None else o.resident.lat
+        lon = o.lon if o.lon is not None else o.resident.lon
+        slot_specs.append(
+            engine.SlotSpec(
+                id=s.pk,
+                order_id=o.pk,
+                lat=lat if lat is not None else 0.0,
+                lon=lon if lon is not None else 0.0,
+                skill=skill_bits[o.item.skill_id],
+                window=_window(o, now),
+                community=o.community_id,
+            )
+        )
+    order_ids = {s.order_id for s in slots}
+    taken = (
+        Slot.objects.filter(order_id__in=order_ids, member__isnull=False)
+        .exclude(status=SlotStatus.CANCELLED)
+        .values_list("order_id", "member_id")
+    )
+    return Inputs(
+        slots=engine.slot_arrays(slot_specs),
+        members=engine.member_arrays(member_specs),
+        excluded=set(taken),
+        slot_rows={s.pk: s for s in slots},
+        member_rows={m.pk: m for m in members},
+        skill_bits=skill_bits,
+    )
+
+
+def _member_location(m: Member) -> tuple[float, float]:
+    """The member's own location, else where they live, else their community center."""
+    if m.lat is not None and m.lon is not None:
+        return m.lat, m.lon
+    if m.resident and m.resident.lat is not None and m.resident.lon is not None:
+        return m.resident.lat, m.resident.lon
+    c = m.team.community
+    return (c.lat or 0.0), (c.lon or 0.0)

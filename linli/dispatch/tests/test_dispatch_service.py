@@ -1,0 +1,183 @@
+"""Suggestions and batch assignment, through the Django glue."""
+
+from __future__ import annotations
+
+import pytest
+
+from linli.core.errors import Forbidden, NotFound
+from linli.core.services import token_issue
+from linli.core.testing import client_for, make_user
+from linli.dispatch.models import DispatchPolicy
+from linli.dispatch.services import auto_dispatch, batch_dispatch, suggestions_for_order
+from linli.orders import services as orders
+from linli.orders.models import OrderEvent, OrderStatus, SlotStatus
+from linli.teams.models import Member, Skill
+
+
+def add_member(
+    cast,
+    name: str,
+    lat: float,
+    lon: float,
+    cap: int = 3,
+    skills=("home_repair",),
+    availability=None,
+):
+    user = make_user(name, "volunteer", cast.a.center, name)
+    m = Member.objects.create(
+        team=cast.a.team,
+        user=user,
+        source="volunteer",
+        lat=lat,
+        lon=lon,
+        max_concurrent=cap,
+        availability=availability
+        if availability is not None
+        else [[d, "00:00", "24:00"] for d in range(7)],
+    )
+    m.skills.set(Skill.objects.filter(code__in=skills))
+    return m
+
+
+def place(cast, item="home_repair"):
+    return orders.order_place(actor=cast.a.resident, item=item)
+
+
+def test_suggestions_rank_and_explain(cast):
+    near = add_member(cast, "near", 22.9205, 110.9905)
+    far = add_member(cast, "far", 22.99, 111.05)
+    order = place(cast)
+    [slot] = suggestions_for_order(cast.a.dispatcher, order.pk)
+    ids = [c.member.pk for c in slot.candidates]
+    assert ids.index(near.pk) < ids.index(far.pk)
+    top = slot.candidates[0]
+    assert top.reasons[0].endswith("公里")
+    assert "有家政维修技能" in top.reasons
+    assert any(r.startswith("当前 0/3 单") for r in top.reasons)
+    assert "近30天暂无评分" in top.reasons
+    costs = [c.cost for c in slot.candidates]
+    assert costs == sorted(costs)
+
+
+def test_no_feasible_member_says_why(cast):
+    # nobody with the skill
+    order = place(cast, item="health_clinic")
+    [slot] = suggestions_for_order(cast.a.dispatcher, order.pk)
+    assert slot.candidates == [] and slot.reason == "no_skill"
+    assert "技能" in slot.reason_text
+    # everyone with the skill at capacity
+    cast.a.member.max_concurrent = 1
+    cast.a.member.save()
+    first = place(cast)
+    orders.order_dispatch(actor=cast.a.dispatcher, order_id=first.pk, member_id=cast.a.member.pk)
+    second = place(cast)
+    [slot] = suggestions_for_order(cast.a.dispatcher, second.pk)
+    assert slot.reason == "all_at_capacity"
+    # someone with capacity, but not free in the window
+    add_member(cast, "busy", 22.92, 110.99, availability=[])
+    Member.objects.filter(user__username="busy").update(availability=[[0, "03:00", "04:00"]])
+    import datetime as dt
+
+    from django.utils import timezone
+
+    start = timezone.localtime() + dt.timedelta(days=2)
+    start = start.replace(hour=10 if start.weekday() else 12, minute=0)
+    third = orders.order_place(
+        actor=cast.a.resident,
+        item="home_repair",
+        urgency="scheduled",
+        window_start=start,
+        window_end=start + dt.timedelta(hours=2),
+    )
+    [slot] = suggestions_for_order(cast.a.dispatcher, third.pk)
+    assert slot.reason == "none_available"
+
+
+def test_suggestions_permissions(cast):
+    order = place(cast)
+    with pytest.raises(NotFound):
+        suggestions_for_order(cast.b.dispatcher, order.pk)
+    with pytest.raises((Forbidden, NotFound)):
+        suggestions_for_order(cast.a.volunteer, order.pk)
+    r = client_for(cast.a.dispatcher).get(
+        f"/api/v1/orders/{order.pk}/suggestions",
+        HTTP_AUTHORIZATION=f"Bearer {token_issue(user=cast.a.dispatcher)}",
+    )
+    assert r.status_code == 200
+    assert r.json()[0]["candidates"][0]["reasons"]
+
+
+def test_batch_dry_run_changes_nothing_then_apply_dispatches(cast):
+    for i in range(3):
+        add_member(cast, f"m{i}", 22.92 + i * 0.01, 110.99, cap=1)
+    placed = [place(cast) for _ in range(4)]
+    events = OrderEvent.objects.count()
+    plan = batch_dispatch(actor=cast.a.dispatcher, community=cast.a.center, dry_run=True)
+    assert len(plan.assignments) == 4  # 3 new members with cap 1 + the cast's member with cap 3
+    assert OrderEvent.objects.count() == events
+    plan = batch_dispatch(actor=cast.a.dispatcher, community=cast.a.center, dry_run=False)
+    assert plan.applied == 4
+    for o in placed:
+        o.refresh_from_db()
+        assert o.status == OrderStatus.DISPATCHED
+        e = o.events.get(action="dispatch")
+        assert e.actor == cast.a.dispatcher and e.note == "批量派单"
+    # every member's load stays within the cap
+    for m in Member.objects.all():
+        assert (
+            m.slots.filter(status__in=("assigned", "accepted", "in_service")).count()
+            <= m.max_concurrent
+        )
+
+
+def test_batch_skips_a_slot_dispatched_by_hand_meanwhile(cast, monkeypatch):
+    order = place(cast)
+    from linli.dispatch import services as dispatch_services
+
+    real = dispatch_services.order_services.order_dispatch
+
+    def manual_first(**kw):
+        # A dispatcher clicks "dispatch" between the plan and its application.
+        if not order.slots.filter(status=SlotStatus.ASSIGNED).exists():
+            real(actor=cast.a.dispatcher, order_id=order.pk, member_id=cast.a.member.pk)
+        return real(**kw)
+
+    monkeypatch.setattr(dispatch_services.order_services, "order_dispatch", manual_first)
+    plan = batch_dispatch(actor=cast.a.dispatcher, community=cast.a.center, dry_run=False)
+    assert plan.applied == 0 and plan.assignments[0].error
+    assert order.events.filter(action="dispatch").count() == 1
+
+
+def test_batch_scope_and_permissions(cast):
+    with pytest.raises(NotFound):
+        batch_dispatch(actor=cast.b.dispatcher, community=cast.a.center)
+    with pytest.raises(Forbidden):
+        batch_dispatch(actor=cast.a.volunteer, community=cast.a.center)
+    place(cast)
+    plan = batch_dispatch(actor=cast.city, community=None)
+    assert len(plan.assignments) == 1
+    api = client_for(cast.a.dispatcher)
+    r = api.post(
+        "/api/v1/dispatch/batch",
+        {"community": "baihua"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token_issue(user=cast.a.dispatcher)}",
+    )
+    assert r.status_code == 200 and r.json()["dry_run"] is True and r.json()["assigned"] == 1
+    r = api.post(
+        "/api/v1/dispatch/batch",
+        {},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token_issue(user=cast.a.dispatcher)}",
+    )
+    assert r.status_code == 400 and "community" in r.json()["fields"]
+
+
+def test_automatic_mode_is_applied_by_the_worker_job(cast):
+    order = place(cast)
+    assert auto_dispatch() == {"applied": 0, "skipped": 0}  # default mode is "suggest"
+    DispatchPolicy.objects.create(community=cast.a.center, mode="automatic")
+    assert auto_dispatch()["applied"] == 1
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DISPATCHED
+    assert order.events.get(action="dispatch").actor is None
