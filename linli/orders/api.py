@@ -1,4 +1,563 @@
 # No "from __future__ import annotations": django-ninja reads these annotations at run time.
-from ninja import Router
+"""The point-order cycle over JSON: catalog, orders, and one endpoint per transition.
+
+Every endpoint parses, calls ONE service or selector, and answers with what
+the caller may see (``selectors.order_get``). Status codes follow the API
+skeleton: 400 invalid input (field names as the client sent them), 401, 403 the
+caller's role may not do this, 404 absent or another community's order, 409
+the order's current state does not allow it.
+"""
+
+import datetime as dt
+from typing import Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Header, Query, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from linli.core.errors import InvalidInput
+from linli.core.masking import mask_address
+from linli.core.models import User
+from linli.core.pagination import LazyMap
+from linli.core.schemas import CommunityRef, ErrorOut
+from linli.orders import selectors, services
+from linli.orders.models import (
+    Channel,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    ServiceItem,
+    Slot,
+    SlotStatus,
+)
+from linli.orders.permissions import is_beneficiary_side
 
 router = Router(tags=["orders"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+# --- catalog -------------------------------------------------------------------
+
+
+class DeadlineMinutes(Schema):
+    accept_minutes: int
+    complete_minutes: int
+
+
+class ScheduledDeadlines(Schema):
+    accept_lead_minutes: int = Field(description="Accept this long before the window opens.")
+    complete_grace_minutes: int = Field(description="Complete by the window's end plus this.")
+
+
+class DeadlinePolicy(Schema):
+    urgent: DeadlineMinutes
+    normal: DeadlineMinutes
+    scheduled: ScheduledDeadlines
+
+
+class CatalogItemOut(Schema):
+    code: str
+    name: str
+    icon: str
+    description: str
+    fixed: bool
+    community: str | None = Field(description="Code of the offering community; null if fixed.")
+    team_kind: str
+    skill: str
+    members_needed: int
+    deadlines: DeadlinePolicy
+
+
+def catalog_item_out(i: ServiceItem) -> dict[str, object]:
+    return {
+        "code": i.code,
+        "name": i.name,
+        "icon": i.icon,
+        "description": i.description,
+        "fixed": i.fixed,
+        "community": i.community.code if i.community_id else None,
+        "team_kind": i.team_kind,
+        "skill": i.skill.code,
+        "members_needed": i.members_needed,
+        "deadlines": {
+            "urgent": {
+                "accept_minutes": i.urgent_accept_minutes,
+                "complete_minutes": i.urgent_complete_minutes,
+            },
+            "normal": {
+                "accept_minutes": i.normal_accept_minutes,
+                "complete_minutes": i.normal_complete_minutes,
+            },
+            "scheduled": {
+                "accept_lead_minutes": i.scheduled_accept_lead_minutes,
+                "complete_grace_minutes": i.scheduled_complete_grace_minutes,
+            },
+        },
+    }
+
+
+@router.get("/catalog", response={200: list[CatalogItemOut], 401: ErrorOut}, tags=["catalog"])
+def catalog(request: HttpRequest) -> list[dict[str, object]]:
+    """Active service items for the caller's community: the fixed ones and its optional ones.
+
+    The city admin sees every active item.
+    """
+    return [catalog_item_out(i) for i in selectors.catalog_for(request.user)]
+
+
+# --- what an order looks like --------------------------------------------------
+
+
+class ItemRef(Schema):
+    code: str
+    name: str
+    icon: str
+
+
+class PersonRef(Schema):
+    id: int
+    name: str
+
+
+class UserRef(Schema):
+    username: str
+    name: str
+
+
+class SlotCounts(Schema):
+    total: int
+    open: int = Field(description="Waiting to be dispatched.")
+    waiting: int = Field(description="Dispatched or offered, not yet accepted.")
+    accepted: int
+    in_service: int
+    completed: int
+    cancelled: int
+
+
+class OrderSummaryOut(Schema):
+    id: int
+    item: ItemRef
+    resident: PersonRef
+    community: str
+    status: str
+    urgency: str
+    overdue: bool
+    created_at: dt.datetime
+    accept_deadline: dt.datetime
+    slots: SlotCounts
+
+
+class SlotOut(Schema):
+    index: int
+    status: str
+    member: PersonRef | None
+    offered_team: PersonRef | None
+    dispatched_at: dt.datetime | None
+    accept_deadline: dt.datetime | None
+    accepted_at: dt.datetime | None
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    note: str
+
+
+class EventOut(Schema):
+    at: dt.datetime
+    actor: UserRef | None = Field(description="Null when the system acted (deadline sweep).")
+    action: str
+    from_status: str
+    to_status: str
+    slot: int | None = Field(description="Index of the slot the event concerns, if any.")
+    slot_from: str
+    slot_to: str
+    note: str
+
+
+class RatingOut(Schema):
+    resolved: bool
+    satisfaction: int
+    comment: str
+    created_at: dt.datetime
+
+
+class FollowUpOut(Schema):
+    reason: str
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    closed_by: UserRef | None
+    note: str
+
+
+class OrderOut(Schema):
+    id: int
+    item: ItemRef
+    resident: PersonRef
+    community: CommunityRef
+    placed_by: UserRef
+    placed_as: str
+    channel: str
+    description: str
+    address: str = Field(description="In full for the beneficiary's side and the served members.")
+    lat: float | None
+    lon: float | None
+    window_start: dt.datetime | None
+    window_end: dt.datetime | None
+    urgency: str
+    status: str
+    overdue: bool
+    created_at: dt.datetime
+    accept_deadline: dt.datetime
+    complete_deadline: dt.datetime
+    slots: list[SlotOut]
+    timeline: list[EventOut]
+    rating: RatingOut | None
+    follow_up: FollowUpOut | None
+
+
+def _item_ref(i: ServiceItem) -> dict[str, str]:
+    return {"code": i.code, "name": i.name, "icon": i.icon}
+
+
+def _user_ref(u: User | None) -> dict[str, str] | None:
+    return None if u is None else {"username": u.username, "name": u.display_name}
+
+
+def _slot_counts(slots: list[Slot]) -> dict[str, int]:
+    states = [s.status for s in slots]
+    return {
+        "total": len(states),
+        "open": states.count(SlotStatus.OPEN),
+        "waiting": states.count(SlotStatus.ASSIGNED) + states.count(SlotStatus.OFFERED),
+        "accepted": states.count(SlotStatus.ACCEPTED),
+        "in_service": states.count(SlotStatus.IN_SERVICE),
+        "completed": states.count(SlotStatus.COMPLETED),
+        "cancelled": states.count(SlotStatus.CANCELLED),
+    }
+
+
+def order_summary_out(o: Order) -> dict[str, object]:
+    return {
+        "id": o.pk,
+        "item": _item_ref(o.item),
+        "resident": {"id": o.resident_id, "name": o.resident.name},
+        "community": o.community.code,
+        "status": o.status,
+        "urgency": o.urgency,
+        "overdue": o.overdue,
+        "created_at": o.created_at,
+        "accept_deadline": o.accept_deadline,
+        "slots": _slot_counts(list(o.slots.all())),
+    }
+
+
+def _slot_out(s: Slot) -> dict[str, object]:
+    return {
+        "index": s.index,
+        "status": s.status,
+        "member": None if s.member is None else {"id": s.member_id, "name": s.member.name},
+        "offered_team": None
+        if s.offered_team is None
+        else {"id": s.offered_team_id, "name": s.offered_team.name},
+        "dispatched_at": s.dispatched_at,
+        "accept_deadline": s.accept_deadline,
+        "accepted_at": s.accepted_at,
+        "started_at": s.started_at,
+        "completed_at": s.completed_at,
+        "note": s.note,
+    }
+
+
+def _event_out(e: OrderEvent) -> dict[str, object]:
+    return {
+        "at": e.at,
+        "actor": _user_ref(e.actor),
+        "action": e.action,
+        "from_status": e.from_status,
+        "to_status": e.to_status,
+        "slot": e.slot.index if e.slot_id else None,
+        "slot_from": e.slot_from,
+        "slot_to": e.slot_to,
+        "note": e.note,
+    }
+
+
+# Holding one of these, a member has to find the door.
+_SERVING = (SlotStatus.ASSIGNED, SlotStatus.ACCEPTED, SlotStatus.IN_SERVICE, SlotStatus.COMPLETED)
+
+
+def _sees_address(user: User, order: Order, slots: list[Slot]) -> bool:
+    """The beneficiary's side and the members serving the order need the address.
+
+    Everyone else (dispatchers, leaders, the city, a team an order is only
+    offered to) sees it masked, as they see the resident's own address.
+    """
+    if any(
+        s.member is not None and s.member.user_id == user.pk for s in slots if s.status in _SERVING
+    ):
+        return True
+    return is_beneficiary_side(user, order)
+
+
+def order_out(user: User, o: Order) -> dict[str, object]:
+    """The detail of an order fetched by ``selectors.order_get``."""
+    slots = list(o.slots.all())
+    full = _sees_address(user, o, slots)
+    # A missing reverse one-to-one raises an AttributeError subclass.
+    rating = getattr(o, "rating", None)
+    follow_up = getattr(o, "follow_up", None)
+    return {
+        "id": o.pk,
+        "item": _item_ref(o.item),
+        "resident": {"id": o.resident_id, "name": o.resident.name},
+        "community": o.community,
+        "placed_by": _user_ref(o.placed_by),
+        "placed_as": o.placed_as,
+        "channel": o.channel,
+        "description": o.description,
+        "address": o.address if full else mask_address(o.address),
+        # Masked viewers get the coordinates to about 100 m: a street, not a door.
+        "lat": o.lat if full or o.lat is None else round(o.lat, 3),
+        "lon": o.lon if full or o.lon is None else round(o.lon, 3),
+        "window_start": o.window_start,
+        "window_end": o.window_end,
+        "urgency": o.urgency,
+        "status": o.status,
+        "overdue": o.overdue,
+        "created_at": o.created_at,
+        "accept_deadline": o.accept_deadline,
+        "complete_deadline": o.complete_deadline,
+        "slots": [_slot_out(s) for s in slots],
+        "timeline": [_event_out(e) for e in o.events.all()],
+        "rating": None
+        if rating is None
+        else {
+            "resolved": rating.resolved,
+            "satisfaction": rating.satisfaction,
+            "comment": rating.comment,
+            "created_at": rating.created_at,
+        },
+        "follow_up": None
+        if follow_up is None
+        else {
+            "reason": follow_up.reason,
+            "opened_at": follow_up.opened_at,
+            "closed_at": follow_up.closed_at,
+            "closed_by": _user_ref(follow_up.closed_by),
+            "note": follow_up.note,
+        },
+    }
+
+
+def _detail(request: HttpRequest, order_id: int) -> dict[str, object]:
+    return order_out(request.user, selectors.order_get(request.user, order_id))
+
+
+# --- placing and reading orders ------------------------------------------------
+
+
+class OrderIn(Schema):
+    item: str = Field(description="A catalog item code, e.g. home_repair.")
+    description: str = ""
+    urgency: Literal["urgent", "normal", "scheduled"] = "normal"
+    window_start: dt.datetime | None = Field(None, description="ISO 8601 with an offset.")
+    window_end: dt.datetime | None = Field(None, description="ISO 8601 with an offset.")
+    resident: int | None = Field(
+        None, description="Required when a dispatcher or a guardian orders for someone."
+    )
+    address: str | None = Field(None, max_length=200, description="Default: the resident's.")
+    lat: float | None = None
+    lon: float | None = None
+
+
+@router.post("/orders", response={201: OrderOut, **ERRORS})
+def order_create(
+    request: HttpRequest,
+    payload: OrderIn,
+    idempotency_key: str = Header("", alias="Idempotency-Key"),
+) -> Status[dict[str, object]]:
+    """Place an order (channel ``api``).
+
+    With an ``Idempotency-Key`` header (at most 100 characters) a retry is safe:
+    the same key from the same user answers with the order it first created,
+    201 again with the same body, and never creates a second one. Keys are per
+    user: two users' identical keys are two orders.
+    """
+    order = services.order_place(
+        actor=request.user,
+        item=payload.item,
+        resident_id=payload.resident,
+        description=payload.description,
+        urgency=payload.urgency,
+        window_start=payload.window_start,
+        window_end=payload.window_end,
+        channel=Channel.API,
+        address=payload.address,
+        lat=payload.lat,
+        lon=payload.lon,
+        idempotency_key=idempotency_key,
+    )
+    return Status(201, _detail(request, order.pk))
+
+
+class OrderFilters(Schema):
+    status: str = Field("", description="Comma-separated states, e.g. submitted,dispatched.")
+    item: str = Field("", description="A catalog item code.")
+    urgency: Literal["urgent", "normal", "scheduled", ""] = ""
+    overdue: bool | None = None
+    follow_up: bool | None = Field(None, description="True: an open follow-up; false: none.")
+    mine: bool = Field(
+        False, description="Only orders where the caller holds or is offered a slot."
+    )
+    community: int | None = Field(None, description="A community id (useful to the city).")
+
+
+@router.get("/orders", response={200: list[OrderSummaryOut], 400: ErrorOut, 401: ErrorOut})
+@paginate(LimitOffsetPagination)
+def orders(request: HttpRequest, filters: Query[OrderFilters]) -> list[dict[str, object]]:
+    """Orders the caller may see, newest first.
+
+    Residents see theirs and their wards', members the ones they hold or are
+    offered, dispatchers and leaders their community's, the city every one.
+    """
+    states = [s for s in filters.status.split(",") if s.strip()]
+    unknown = [s for s in states if s not in OrderStatus.values]
+    if unknown:
+        raise InvalidInput(
+            fields={
+                "status": _("未知的状态:%(s)s。可选:%(all)s。")
+                % {"s": ", ".join(unknown), "all": ", ".join(OrderStatus.values)}
+            }
+        )
+    qs = selectors.order_list(
+        request.user,
+        status=",".join(states),
+        item=filters.item,
+        urgency=filters.urgency,
+        overdue=filters.overdue,
+        follow_up=filters.follow_up,
+        community=filters.community,
+        mine=filters.mine,
+    )
+    return LazyMap(qs, order_summary_out)  # type: ignore[return-value]
+
+
+@router.get("/orders/{order_id}", response={200: OrderOut, **ERRORS})
+def order(request: HttpRequest, order_id: int) -> dict[str, object]:
+    """One order with its slots, timeline, rating and follow-up."""
+    return _detail(request, order_id)
+
+
+# --- transitions ---------------------------------------------------------------
+# Each calls its service (which checks the guard and who acts) and answers with
+# the order as the caller now sees it.
+
+
+class DispatchIn(Schema):
+    member: int | None = Field(None, description="Dispatch to this member …")
+    team: int | None = Field(None, description="… or offer to every qualified member (抢单).")
+    slot: int | None = Field(None, description="Slot index; default: the first open slot.")
+    note: str = Field("", max_length=2000)
+
+
+class ReasonIn(Schema):
+    reason: str = Field(max_length=500)
+
+
+class OptionalReasonIn(Schema):
+    reason: str = Field("", max_length=500)
+
+
+class NoteIn(Schema):
+    note: str = Field("", max_length=2000)
+
+
+class RequiredNoteIn(Schema):
+    note: str = Field(max_length=2000)
+
+
+class RatingIn(Schema):
+    resolved: bool
+    satisfaction: int = Field(ge=1, le=5, description="1 非常不满意 … 5 非常满意")
+    comment: str = Field("", max_length=1000)
+
+
+@router.post("/orders/{order_id}/dispatch", response={200: OrderOut, **ERRORS})
+def order_dispatch(request: HttpRequest, order_id: int, payload: DispatchIn) -> dict[str, object]:
+    """Dispatch a slot to a member or offer it to a team (dispatcher, city, or a team's leader)."""
+    services.order_dispatch(
+        actor=request.user,
+        order_id=order_id,
+        member_id=payload.member,
+        team_id=payload.team,
+        slot_index=payload.slot,
+        note=payload.note,
+    )
+    return _detail(request, order_id)
+
+
+@router.post("/orders/{order_id}/accept", response={200: OrderOut, **ERRORS})
+def order_accept(request: HttpRequest, order_id: int) -> dict[str, object]:
+    """Accept the slot dispatched to the caller, or win one offered to their team."""
+    services.order_accept(actor=request.user, order_id=order_id)
+    return _detail(request, order_id)
+
+
+@router.post("/orders/{order_id}/decline", response={200: OrderOut, **ERRORS})
+def order_decline(request: HttpRequest, order_id: int, payload: ReasonIn) -> dict[str, object]:
+    """Hand the slot dispatched to the caller back to the dispatcher, with a reason."""
+    services.order_decline(actor=request.user, order_id=order_id, reason=payload.reason)
+    return _detail(request, order_id)
+
+
+@router.post("/orders/{order_id}/start", response={200: OrderOut, **ERRORS})
+def order_start(request: HttpRequest, order_id: int) -> dict[str, object]:
+    """Start the caller's accepted slot (every slot of the order must be accepted)."""
+    services.order_start(actor=request.user, order_id=order_id)
+    return _detail(request, order_id)
+
+
+@router.post("/orders/{order_id}/complete", response={200: OrderOut, **ERRORS})
+def order_complete(request: HttpRequest, order_id: int, payload: NoteIn) -> dict[str, object]:
+    """Finish the caller's slot, with a service note."""
+    services.order_complete(actor=request.user, order_id=order_id, note=payload.note)
+    return _detail(request, order_id)
+
+
+@router.post("/orders/{order_id}/rate", response={200: OrderOut, **ERRORS})
+def order_rate(request: HttpRequest, order_id: int, payload: RatingIn) -> dict[str, object]:
+    """Rate a completed order, once (the beneficiary's side). 2 or less, or unresolved,
+    opens a follow-up."""
+    services.order_rate(
+        actor=request.user,
+        order_id=order_id,
+        resolved=payload.resolved,
+        satisfaction=payload.satisfaction,
+        comment=payload.comment,
+    )
+    return _detail(request, order_id)
+
+
+@router.post("/orders/{order_id}/cancel", response={200: OrderOut, **ERRORS})
+def order_cancel(
+    request: HttpRequest, order_id: int, payload: OptionalReasonIn
+) -> dict[str, object]:
+    """Cancel: the beneficiary's side before service starts; the dispatcher, with a reason,
+    until completion."""
+    services.order_cancel(actor=request.user, order_id=order_id, reason=payload.reason)
+    return _detail(request, order_id)
+
+
+@router.post("/orders/{order_id}/reject", response={200: OrderOut, **ERRORS})
+def order_reject(request: HttpRequest, order_id: int, payload: ReasonIn) -> dict[str, object]:
+    """The dispatcher turns down an order nobody has accepted, with a reason."""
+    services.order_reject(actor=request.user, order_id=order_id, reason=payload.reason)
+    return _detail(request, order_id)
+
+
+@router.post("/orders/{order_id}/follow-up/close", response={200: OrderOut, **ERRORS})
+def follow_up_close(
+    request: HttpRequest, order_id: int, payload: RequiredNoteIn
+) -> dict[str, object]:
+    """The dispatcher closes the follow-up a low rating opened, with a note."""
+    services.follow_up_close(actor=request.user, order_id=order_id, note=payload.note)
+    return _detail(request, order_id)

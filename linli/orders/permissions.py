@@ -43,8 +43,17 @@ def visible_orders_q(user: User) -> Q:
     q = Q(placed_by=user) | Q(resident_id__in=own_resident_ids(user))
     if user.role in (Role.DISPATCHER, Role.LEADER) and user.community_id:
         q |= Q(community_id=user.community_id)
-    # Members see what is assigned to them, and what is offered to their teams.
-    q |= Q(slots__member__user=user) | Q(
-        slots__status=SlotStatus.OFFERED, slots__offered_team__members__user=user
+    # Members see what is assigned to them, what is offered to their teams,
+    # and what they once acted on (a declined order stays in their history).
+    q |= (
+        Q(slots__member__user=user)
+        | Q(slots__status=SlotStatus.OFFERED, slots__offered_team__members__user=user)
+        | Q(events__actor=user)
     )
     return q
+
+
+def can_see(user: User, order: Order) -> bool:
+    from linli.orders.models import Order
+
+    return Order.objects.filter(visible_orders_q(user), pk=order.pk).exists()

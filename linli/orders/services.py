@@ -38,7 +38,12 @@ from linli.orders.models import (
     SlotStatus,
     Urgency,
 )
-from linli.orders.permissions import is_beneficiary_side, manages_community, own_resident_ids
+from linli.orders.permissions import (
+    can_see,
+    is_beneficiary_side,
+    manages_community,
+    own_resident_ids,
+)
 from linli.people.models import Resident
 from linli.teams.models import Member, Team
 
@@ -90,6 +95,14 @@ def _set_status(order: Order, status: str) -> None:
     if order.status != status:
         order.status = status
         order.save(update_fields=["status", "updated_at"])
+
+
+def _deny(actor: User, order: Order, message: str | None = None) -> Forbidden | NotFound:
+    """Forbidden for someone who may see the order; NotFound for anyone else,
+    so that another community's order is indistinguishable from an absent one."""
+    if can_see(actor, order):
+        return Forbidden(message)
+    return NotFound()
 
 
 def _status_from_slots(slots: Iterable[Slot]) -> str:
@@ -321,6 +334,9 @@ def order_dispatch(
     """
     if (member_id is None) == (team_id is None):
         raise InvalidInput(fields={"member": _("请指定一名队员或一支服务队(二选一)。")})
+    note = (note or "").strip()
+    if len(note) > DESCRIPTION_MAX:
+        raise InvalidInput(fields={"note": _("备注最多 %(n)d 个字。") % {"n": DESCRIPTION_MAX}})
     with transaction.atomic():
         order = _lock(order_id)
         leader_teams = _guard_dispatcher(actor, order)
@@ -378,9 +394,7 @@ def _guard_dispatcher(actor: User | None, order: Order) -> set[int] | None:
         led = set(Team.objects.filter(leader=actor).values_list("pk", flat=True))
         if led:
             return led
-    if actor.role in (Role.DISPATCHER, Role.LEADER) and actor.community_id != order.community_id:
-        raise NotFound()
-    raise Forbidden(_("只有本社区的派单员可以派单。"))
+    raise _deny(actor, order, _("只有本社区的派单员可以派单。"))
 
 
 def _pick_open_slot(slots: list[Slot], slot_index: int | None) -> Slot:
@@ -448,13 +462,10 @@ def _order_for_member(actor: User, order_id: int) -> tuple[Order, list[Slot]]:
     slots = _slots(order)
     mine = {m.pk for m in Member.objects.filter(user=actor)}
     teams = set(Member.objects.filter(user=actor, active=True).values_list("team_id", flat=True))
-    if not any(
-        s.member_id in mine or (s.status == SlotStatus.OFFERED and s.offered_team_id in teams)
-        for s in slots
-    ):
-        if manages_community(actor, order.community_id) or is_beneficiary_side(actor, order):
-            raise Conflict(_("您在这张订单上没有岗位。"))
-        raise NotFound()
+    # A slot keeps the team it was offered to after someone wins it: the
+    # others of that team still have a stake (and get a Conflict, not a 404).
+    if not any(s.member_id in mine or s.offered_team_id in teams for s in slots):
+        raise _deny(actor, order, _("您在这张订单上没有岗位。"))
     return order, slots
 
 
@@ -643,9 +654,7 @@ def order_rate(
     with transaction.atomic():
         order = _lock(order_id)
         if not is_beneficiary_side(actor, order):
-            if manages_community(actor, order.community_id):
-                raise Forbidden(_("只有服务对象或下单人可以评价。"))
-            raise NotFound()
+            raise _deny(actor, order, _("只有服务对象或下单人可以评价。"))
         if order.status != OrderStatus.COMPLETED:
             if order.status == OrderStatus.RATED:
                 raise Conflict(_("这张订单已经评价过了。"))
@@ -687,12 +696,12 @@ def follow_up_close(*, actor: User, order_id: int, note: str) -> FollowUp:
     note = (note or "").strip()
     if not note:
         raise InvalidInput(fields={"note": _("请填写回访记录。")})
+    if len(note) > DESCRIPTION_MAX:
+        raise InvalidInput(fields={"note": _("回访记录最多 %(n)d 个字。") % {"n": DESCRIPTION_MAX}})
     with transaction.atomic():
         order = _lock(order_id)
         if not manages_community(actor, order.community_id):
-            if actor.role == Role.DISPATCHER:
-                raise NotFound()
-            raise Forbidden()
+            raise _deny(actor, order, _("只有本社区的派单员可以关闭回访。"))
         try:
             follow_up = FollowUp.objects.select_for_update().get(order=order)
         except FollowUp.DoesNotExist as exc:
@@ -705,7 +714,7 @@ def follow_up_close(*, actor: User, order_id: int, note: str) -> FollowUp:
             note[:2000],
         )
         follow_up.save(update_fields=["closed_at", "closed_by", "note"])
-        _event(order, actor=actor, action="follow_up", from_status=order.status, note=note[:2000])
+        _event(order, actor=actor, action="follow_up", from_status=order.status, note=note)
     return follow_up
 
 
@@ -725,10 +734,8 @@ def order_cancel(*, actor: User, order_id: int, reason: str = "") -> Order:
             allowed: tuple[str, ...] = (*PRE_SERVICE, OrderStatus.IN_SERVICE)
         elif is_beneficiary_side(actor, order):
             allowed = PRE_SERVICE
-        elif actor.role == Role.DISPATCHER:
-            raise NotFound()
         else:
-            raise Forbidden(_("只有下单人或派单员可以取消订单。"))
+            raise _deny(actor, order, _("只有下单人或派单员可以取消订单。"))
         if order.status not in allowed:
             raise Conflict(
                 _("订单当前状态为“%(s)s”,不能取消。") % {"s": order.get_status_display()}
@@ -746,9 +753,7 @@ def order_reject(*, actor: User, order_id: int, reason: str) -> Order:
     with transaction.atomic():
         order = _lock(order_id)
         if not manages_community(actor, order.community_id):
-            if actor.role == Role.DISPATCHER:
-                raise NotFound()
-            raise Forbidden(_("只有本社区的派单员可以驳回订单。"))
+            raise _deny(actor, order, _("只有本社区的派单员可以驳回订单。"))
         slots = _slots(order)
         if order.status not in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED) or any(
             s.status != SlotStatus.OPEN
