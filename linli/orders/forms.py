@@ -1,0 +1,214 @@
+"""Forms of the order pages. They only parse; the services decide what is allowed.
+
+A service error (``AppError`` with ``.fields`` and ``.message``) is put back on
+the form by ``add_app_error`` so that the page shows it next to the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from linli.core.errors import AppError
+from linli.orders.models import Channel, Rating, ServiceItem, Urgency
+
+DATETIME_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+def _datetime_field(label: str) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        required=False,
+        input_formats=DATETIME_INPUT,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
+def add_app_error(form: forms.Form, exc: AppError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service error on ``form``: each field's message at its field, the rest on top."""
+    aliases = aliases or {}
+    for name, messages in exc.fields.items():
+        field = aliases.get(name, name)
+        form.add_error(field if field in form.fields else None, list(messages))
+    if not exc.fields or exc.message != str(type(exc).default_message):
+        form.add_error(None, exc.message)
+
+
+class PlaceForm(forms.Form):
+    """The resident's short confirm page (群众点单)."""
+
+    resident = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    urgency = forms.ChoiceField(
+        label=_("紧急程度"),
+        choices=Urgency.choices,
+        initial=Urgency.NORMAL,
+        widget=forms.RadioSelect,
+    )
+    address = forms.CharField(
+        label=_("服务地址"),
+        required=False,
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    description = forms.CharField(
+        label=_("需求描述(可不填)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    window_start = _datetime_field(_("期望开始时间"))
+    window_end = _datetime_field(_("期望结束时间"))
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        address = (data.get("address") or "").strip()
+        return {
+            "resident_id": data.get("resident"),
+            "urgency": data["urgency"],
+            "description": data.get("description") or "",
+            "window_start": data.get("window_start"),
+            "window_end": data.get("window_end"),
+            # Empty means "the resident's registered address" (the service's default).
+            "address": address or None,
+        }
+
+
+class PhoneOrderForm(PlaceForm):
+    """电话代下单: the dispatcher orders on behalf of a resident."""
+
+    resident = forms.IntegerField(widget=forms.HiddenInput)
+    item = forms.ChoiceField(label=_("服务项目"), widget=forms.RadioSelect)
+    channel = forms.ChoiceField(
+        label=_("渠道"),
+        choices=[(Channel.PHONE, Channel.PHONE.label), (Channel.DESK, Channel.DESK.label)],
+        initial=Channel.PHONE,
+        widget=forms.RadioSelect,
+    )
+    address = forms.CharField(
+        label=_("服务地址(不填则为居民登记住址)"), required=False, max_length=200
+    )
+    field_order = ["item", "urgency", "description", "window_start", "window_end", "channel"]
+
+    def __init__(self, *args: Any, items: Iterable[ServiceItem] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.items = list(items)
+        self.fields["item"].choices = [(i.code, f"{i.icon} {i.name}".strip()) for i in self.items]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        return {
+            **super().service_kwargs(),
+            "item": self.cleaned_data["item"],
+            "channel": self.cleaned_data["channel"],
+        }
+
+
+class ReasonForm(forms.Form):
+    """Decline, cancel and reject. Whether a reason is required is the service's call."""
+
+    reason = forms.CharField(
+        label=_("原因"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class NoteForm(forms.Form):
+    """Complete (服务记录) and close a follow-up (回访记录)."""
+
+    note = forms.CharField(
+        label=_("服务记录"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class RateForm(forms.Form):
+    resolved = forms.TypedChoiceField(
+        label=_("问题解决了吗?"),
+        choices=[("yes", _("已解决")), ("no", _("未解决"))],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择问题是否已解决。")},
+    )
+    satisfaction = forms.TypedChoiceField(
+        label=_("满意度"),
+        choices=[(str(v), label) for v, label in Rating.Satisfaction.choices],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择满意度。")},
+    )
+    comment = forms.CharField(
+        label=_("说几句(可不填)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class DispatchForm(forms.Form):
+    """One select: a member (``m<id>``) or a team offer (``t<id>``)."""
+
+    target = forms.CharField(
+        label=_("派给"), error_messages={"required": _("请选择一名队员或一支服务队。")}
+    )
+    note = forms.CharField(label=_("备注(可不填)"), required=False, max_length=500)
+
+    # Service field names that belong to this form's one select.
+    ALIASES = {"member": "target", "team": "target", "slot": "target"}
+
+    def clean_target(self) -> tuple[str, int]:
+        value = self.cleaned_data["target"].strip()
+        if len(value) > 1 and value[0] in "mt" and value[1:].isdigit():
+            return value[0], int(value[1:])
+        raise forms.ValidationError(_("请选择一名队员或一支服务队。"))
+
+    def service_kwargs(self) -> dict[str, Any]:
+        kind, pk = self.cleaned_data["target"]
+        return {
+            "member_id": pk if kind == "m" else None,
+            "team_id": pk if kind == "t" else None,
+            "note": self.cleaned_data.get("note") or "",
+        }
+
+
+class QueueFilterForm(forms.Form):
+    """The dispatcher console's filters (GET)."""
+
+    status = forms.ChoiceField(label=_("状态"), required=False)
+    item = forms.ChoiceField(label=_("服务项目"), required=False)
+    urgency = forms.ChoiceField(
+        label=_("紧急程度"), required=False, choices=[("", _("全部紧急程度")), *Urgency.choices]
+    )
+    overdue = forms.BooleanField(label=_("只看超时"), required=False)
+    follow_up = forms.BooleanField(label=_("只看待回访"), required=False)
+    community = forms.TypedChoiceField(
+        label=_("社区"), required=False, coerce=int, empty_value=None
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        statuses: Iterable[tuple[str, str]] = (),
+        items: Iterable[ServiceItem] = (),
+        communities: Iterable[Any] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("全部状态")), *statuses]
+        self.fields["item"].choices = [
+            ("", _("全部项目")),
+            *(
+                (i.code, f"{i.name}({i.community.name})" if i.community_id else i.name)
+                for i in items
+            ),
+        ]
+        communities = list(communities)
+        if communities:
+            self.fields["community"].choices = [
+                ("", _("全部社区")),
+                *((c.pk, c.name) for c in communities),
+            ]
+        else:
+            del self.fields["community"]

@@ -1,0 +1,819 @@
+"""Pages of the point-order cycle: 群众点单 → 集中派单 → 服务队接单 → 群众评单.
+
+Every page parses, authorizes (the selectors and services decide who may see
+and do what), calls one service or selector and renders. A service error
+(InvalidInput / Conflict) is shown on the page as a form error with its 400 /
+409 status; Forbidden and NotFound become the 403 / 404 page
+(core.middleware). After a successful POST: a message and a redirect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from linli.core.masking import mask_address, mask_phone
+from linli.core.roles import Role
+from linli.core.scoping import require_role
+from linli.network.models import Center
+from linli.orders import services
+from linli.orders.forms import (
+    DispatchForm,
+    NoteForm,
+    PhoneOrderForm,
+    PlaceForm,
+    QueueFilterForm,
+    RateForm,
+    ReasonForm,
+    add_app_error,
+)
+from linli.orders.models import (
+    ORDER_OPEN_STATES,
+    Channel,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    PlacedAs,
+    Rating,
+    Slot,
+    SlotStatus,
+    Urgency,
+)
+from linli.orders.permissions import is_beneficiary_side, manages_community, own_resident_ids
+from linli.orders.selectors import catalog_for, order_get, order_list
+from linli.people.models import Guardianship, Resident
+from linli.people.selectors import MaskedResident, resident_get, resident_list
+from linli.teams.models import Member, Team
+
+if TYPE_CHECKING:
+    from linli.core.models import User
+
+QUEUE_ROLES = (Role.DISPATCHER, Role.LEADER, Role.CITY)
+DESK_ROLES = (Role.DISPATCHER, Role.CITY)
+QUEUE_PAGE = 25
+LIST_PAGE = 20
+PHONE_RESULTS = 20
+MEMBER_ACTIONS = ("accept", "decline", "start", "complete")
+PRE_SERVICE = (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED, OrderStatus.ACCEPTED)
+CLOSED_STATES = (
+    OrderStatus.COMPLETED,
+    OrderStatus.RATED,
+    OrderStatus.CANCELLED,
+    OrderStatus.REJECTED,
+)
+# A short line under the state, for the person who ordered.
+STATUS_HINTS = {
+    OrderStatus.SUBMITTED: gettext_lazy("社区正在为您安排服务队员。"),
+    OrderStatus.DISPATCHED: gettext_lazy("已派给服务队员,等待队员接单。"),
+    OrderStatus.ACCEPTED: gettext_lazy("队员已接单,会按约定时间上门。"),
+    OrderStatus.IN_SERVICE: gettext_lazy("队员正在为您服务。"),
+    OrderStatus.COMPLETED: gettext_lazy("服务已完成,请为这次服务打分。"),
+    OrderStatus.REJECTED: gettext_lazy("社区驳回了这张订单,原因见下方记录。"),
+    OrderStatus.CANCELLED: gettext_lazy("这张订单已取消。"),
+}
+
+
+class _Empty(forms.Form):
+    """For actions without fields: a place to put the service's error."""
+
+
+def _new_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+# --- the timeline, in words -------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    at: dt.datetime
+    who: str
+    role: str
+    text: str
+    note: str
+    action: str
+
+
+def _who(event: OrderEvent) -> tuple[str, str]:
+    if event.actor is None:
+        return _("系统"), ""
+    return event.actor.display_name, event.actor.get_role_display()
+
+
+def _dispatch_target(events: list[OrderEvent], i: int, slot: Slot | None) -> str:
+    """Whom a dispatch went to. The event does not store it, so it is read off what followed."""
+    event = events[i]
+    later = [e for e in events[i + 1 :] if e.slot_id == event.slot_id]
+    nxt = later[0] if later else None
+    if event.slot_to == SlotStatus.OFFERED:
+        if slot is not None and slot.offered_team and not any(e.action == "expire" for e in later):
+            return slot.offered_team.name
+        return ""
+    if nxt is not None and nxt.action in ("accept", "decline") and nxt.actor is not None:
+        return nxt.actor.display_name
+    if (nxt is None or nxt.action in ("cancel", "reject")) and slot is not None and slot.member:
+        return slot.member.name
+    return ""
+
+
+def timeline(order: Order) -> list[Entry]:
+    """The order's events as sentences: who did what, when, with their note."""
+    events = list(order.events.all())
+    slots = {s.pk: s for s in order.slots.all()}
+    several = len(slots) > 1
+    rating: Rating | None = getattr(order, "rating", None)
+    out: list[Entry] = []
+    for i, e in enumerate(events):
+        if e.action in ("cancel", "reject") and e.slot_id is not None:
+            continue  # the per-slot echo of closing the order
+        slot = slots.get(e.slot_id) if e.slot_id else None
+        note = e.note
+        if e.action == "place":
+            text = {
+                PlacedAs.SELF: _("下单"),
+                PlacedAs.GUARDIAN: _("为家人下单"),
+                PlacedAs.DISPATCHER: _("代居民下单"),
+            }.get(order.placed_as, _("下单"))
+            text += _("(%(channel)s)") % {"channel": order.get_channel_display()}
+            note = order.description
+        elif e.action == "dispatch":
+            target = _dispatch_target(events, i, slot)
+            if e.slot_to == SlotStatus.OFFERED:
+                text = _("发布抢单:%(team)s") % {"team": target} if target else _("发布抢单")
+            else:
+                text = _("派单给 %(name)s") % {"name": target} if target else _("派单")
+        elif e.action == "rate":
+            if rating is not None:
+                text = _("评价:%(n)d 分(%(label)s),%(resolved)s") % {
+                    "n": rating.satisfaction,
+                    "label": rating.get_satisfaction_display(),
+                    "resolved": _("问题已解决") if rating.resolved else _("问题未解决"),
+                }
+                note = rating.comment
+            else:
+                text = _("评价")
+        else:
+            text = {
+                "accept": _("接单"),
+                "decline": _("拒绝接单"),
+                "start": _("开始服务"),
+                "complete": _("完成服务"),
+                "cancel": _("取消订单"),
+                "reject": _("驳回订单"),
+                "expire": _("超时未接单,岗位已收回待重新派单"),
+                "overdue": _("超过接单时限"),
+                "follow_up": _("完成回访"),
+            }.get(e.action, e.action)
+            if e.action in ("expire", "overdue"):
+                note = ""
+        if several and slot is not None:
+            text = _("岗位 %(i)d:") % {"i": slot.index} + text
+        who, role = _who(e)
+        out.append(Entry(at=e.at, who=who, role=role, text=text, note=note, action=e.action))
+    return out
+
+
+# --- the member's side of one order -----------------------------------------------
+
+
+@dataclass
+class Task:
+    """What the signed-in member may do on one order."""
+
+    order: Order
+    slot: Slot | None
+    offered: bool = False
+    can_accept: bool = False
+    can_decline: bool = False
+    can_start: bool = False
+    can_complete: bool = False
+    waiting: bool = False
+
+    @property
+    def address(self) -> str:
+        # Masked: an unmasked view must be audited, and no service does that for members yet.
+        return mask_address(self.order.address)
+
+
+_SLOT_PRIORITY = {
+    SlotStatus.IN_SERVICE: 0,
+    SlotStatus.ACCEPTED: 1,
+    SlotStatus.ASSIGNED: 2,
+    SlotStatus.COMPLETED: 3,
+    SlotStatus.CANCELLED: 4,
+}
+
+
+def _my_team_ids(user: User) -> set[int]:
+    return set(Member.objects.filter(user=user, active=True).values_list("team_id", flat=True))
+
+
+def task_for(user: User, order: Order, team_ids: set[int]) -> Task | None:
+    """The member's slot on ``order`` (or a slot offered to their team), and the buttons."""
+    slots = list(order.slots.all())
+    mine = [s for s in slots if s.member_id and s.member.user_id == user.pk]
+    mine.sort(key=lambda s: _SLOT_PRIORITY.get(s.status, 9))
+    open_order = order.status in ORDER_OPEN_STATES
+    if mine and mine[0].status != SlotStatus.CANCELLED:
+        slot = mine[0]
+        return Task(
+            order=order,
+            slot=slot,
+            can_accept=open_order and slot.status == SlotStatus.ASSIGNED,
+            can_decline=open_order and slot.status == SlotStatus.ASSIGNED,
+            can_start=slot.status == SlotStatus.ACCEPTED
+            and order.status in (OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE),
+            can_complete=slot.status == SlotStatus.IN_SERVICE,
+            waiting=slot.status == SlotStatus.ACCEPTED
+            and order.status in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED),
+        )
+    offered = [s for s in slots if s.status == SlotStatus.OFFERED and s.offered_team_id in team_ids]
+    if offered:
+        return Task(order=order, slot=offered[0], offered=True, can_accept=True)
+    if mine:
+        return Task(order=order, slot=mine[0])
+    return None
+
+
+# --- 群众点单: the resident ---------------------------------------------------------
+
+
+def _own_resident(user: User) -> Resident:
+    if user.role in DESK_ROLES:
+        raise Forbidden(_("工作人员请用“电话代下单”为居民下单。"))
+    own = Resident.objects.filter(account=user).select_related("community").first()
+    if own is None:
+        raise Forbidden(_("您的账号没有关联居民档案,请联系社区工作人员代为下单。"))
+    return own
+
+
+@login_required
+def place_view(request: HttpRequest, code: str) -> HttpResponse:
+    """The short confirm page: address prefilled, urgency "normal", then 确认下单."""
+    user = request.user
+    own = _own_resident(user)
+    wards = [
+        g.ward
+        for g in Guardianship.objects.filter(guardian=own)
+        .select_related("ward")
+        .order_by("ward__name")
+    ]
+    people = [own, *wards]
+    wanted = request.POST.get("resident") or request.GET.get("for") or ""
+    chosen = next((p for p in people if str(p.pk) == wanted), own)
+    item = catalog_for(user, community_id=chosen.community_id).filter(code=code).first()
+    if item is None:
+        raise NotFound(_("没有这个服务项目,或您所在的社区不提供。"))
+    form = PlaceForm(
+        request.POST or None,
+        initial={
+            "resident": chosen.pk,
+            "address": chosen.address,
+            "urgency": Urgency.NORMAL,
+        },
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                order = services.order_place(
+                    actor=user,
+                    item=item.code,
+                    channel=Channel.APP,
+                    idempotency_key=request.POST.get("idempotency_key", ""),
+                    **form.service_kwargs(),
+                )
+            except (InvalidInput, Conflict) as exc:
+                add_app_error(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, _("下单成功!社区会尽快为您安排服务队员。"))
+                return redirect("orders:detail", pk=order.pk)
+        else:
+            status = 400
+    return render(
+        request,
+        "orders/place.html",
+        {
+            "item": item,
+            "form": form,
+            "people": people if wards else [],
+            "chosen": chosen,
+            "own": own,
+            "key": request.POST.get("idempotency_key") or _new_key(),
+        },
+        status=status,
+    )
+
+
+@login_required
+def my_orders_view(request: HttpRequest) -> HttpResponse:
+    """我的订单: what the user ordered for themself or their family."""
+    user = request.user
+    qs = order_list(user).filter(
+        Q(resident_id__in=own_resident_ids(user))
+        | (Q(placed_by=user) & ~Q(placed_as=PlacedAs.DISPATCHER))
+    )
+    page = Paginator(qs, LIST_PAGE).get_page(request.GET.get("page"))
+    own = Resident.objects.filter(account=user).values_list("pk", flat=True).first()
+    return render(
+        request,
+        "orders/mine.html",
+        {"page": page, "own_id": own, "can_order": own is not None and user.role not in DESK_ROLES},
+    )
+
+
+# --- one order ------------------------------------------------------------------------
+
+
+def _dispatch_choices(user: User, order: Order, led: set[int] | None) -> dict[str, Any]:
+    """Members with the item's skill (load / cap) and teams to offer to (抢单)."""
+    members = list(
+        Member.objects.filter(
+            team__community_id=order.community_id, active=True, skills=order.item.skill_id
+        )
+        .select_related("user", "team")
+        .order_by("team__name", "pk")
+    )
+    teams = (
+        Team.objects.filter(community_id=order.community_id)
+        .annotate(
+            qualified=Count(
+                "members",
+                filter=Q(members__active=True, members__skills=order.item.skill_id),
+                distinct=True,
+            )
+        )
+        .filter(qualified__gt=0)
+        .order_by("name")
+    )
+    if led is not None:
+        members = [m for m in members if m.team_id in led]
+        teams = teams.filter(pk__in=led)
+    loads = services.member_load(m.pk for m in members)
+    taken = {
+        s.member_id for s in order.slots.all() if s.member_id and s.status != SlotStatus.CANCELLED
+    }
+    rows = []
+    for m in members:
+        load = loads.get(m.pk, 0)
+        rows.append(
+            {
+                "member": m,
+                "value": f"m{m.pk}",
+                "load": load,
+                "full": load >= m.max_concurrent,
+                "taken": m.pk in taken,
+            }
+        )
+    team_rows = list(teams)
+    for t in team_rows:
+        t.value = f"t{t.pk}"  # type: ignore[attr-defined]
+    return {"members": rows, "teams": team_rows}
+
+
+def _detail_context(
+    request: HttpRequest, order: Order, bound: dict[str, forms.Form] | None = None
+) -> dict[str, Any]:
+    user = request.user
+    bound = bound or {}
+    # May cancel and rate as the ordering side (a dispatcher who took it by phone, too)…
+    beneficiary = is_beneficiary_side(user, order)
+    # …but sees the resident's data unmasked only for themself or their family.
+    own_side = order.resident_id in own_resident_ids(user) or (
+        order.placed_by_id == user.pk and order.placed_as != PlacedAs.DISPATCHER
+    )
+    manager = manages_community(user, order.community_id)
+    led: set[int] | None = None
+    if not manager and user.role == Role.LEADER and user.community_id == order.community_id:
+        led = set(Team.objects.filter(leader=user).values_list("pk", flat=True))
+    slots = list(order.slots.all())
+    status = order.status
+    dispatchable = status in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED) and any(
+        s.status == SlotStatus.OPEN for s in slots
+    )
+    can_dispatch = dispatchable and (manager or bool(led))
+    follow_up = getattr(order, "follow_up", None)
+    rating = getattr(order, "rating", None)
+    task = task_for(user, order, _my_team_ids(user))
+    staff = manager or user.role in (Role.DISPATCHER, Role.LEADER)
+    can_cancel = (beneficiary and status in PRE_SERVICE) or (
+        manager and status in (*PRE_SERVICE, OrderStatus.IN_SERVICE)
+    )
+    can_reject = (
+        manager
+        and status in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED)
+        and all(
+            s.status in (SlotStatus.OPEN, SlotStatus.ASSIGNED, SlotStatus.OFFERED) for s in slots
+        )
+    )
+    can_rate = beneficiary and status == OrderStatus.COMPLETED
+    can_close_follow_up = manager and follow_up is not None and follow_up.closed_at is None
+    # A failed form's errors go on top of the page; its field errors also sit at their
+    # fields, unless the form is no longer shown (the state moved on).
+    shown = {
+        "cancel": can_cancel,
+        "reject": can_reject,
+        "rate": can_rate,
+        "dispatch": can_dispatch,
+        "follow_up": can_close_follow_up,
+        "decline": task is not None and task.can_decline,
+        "complete": task is not None and task.can_complete,
+    }
+    top_errors: list[str] = []
+    for key, form in bound.items():
+        top_errors += form.non_field_errors()
+        if not shown.get(key):
+            top_errors += [
+                m for name, msgs in form.errors.items() if name != "__all__" for m in msgs
+            ]
+    return {
+        "order": order,
+        "slots": slots,
+        "timeline": timeline(order),
+        "hint": STATUS_HINTS.get(status, "") if own_side else "",
+        "beneficiary": beneficiary,
+        "manager": manager,
+        "staff": staff,
+        "address": order.address if own_side else mask_address(order.address),
+        "phone": order.resident.phone if own_side else mask_phone(order.resident.phone),
+        "rating": rating,
+        "follow_up": follow_up,
+        "task": task,
+        "can_cancel": can_cancel,
+        "cancel_needs_reason": manager,
+        "can_reject": can_reject,
+        "can_rate": can_rate,
+        "can_dispatch": can_dispatch,
+        "choices": _dispatch_choices(user, order, led) if can_dispatch else None,
+        "can_close_follow_up": can_close_follow_up,
+        "top_errors": top_errors,
+        "forms": {
+            "cancel": bound.get("cancel") or ReasonForm(),
+            "reject": bound.get("reject") or ReasonForm(),
+            "rate": bound.get("rate") or RateForm(),
+            "dispatch": bound.get("dispatch") or DispatchForm(),
+            "follow_up": bound.get("follow_up") or NoteForm(),
+        },
+        "task_forms": {k: v for k, v in bound.items() if k in MEMBER_ACTIONS},
+    }
+
+
+@login_required
+def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    order = order_get(request.user, pk)
+    return render(request, "orders/detail.html", _detail_context(request, order))
+
+
+def _act(
+    request: HttpRequest,
+    pk: int,
+    key: str,
+    form_class: type[forms.Form],
+    call: Callable[[forms.Form], str],
+    default_next: str | None = None,
+) -> HttpResponse:
+    """Run one service for a POST: success → message and redirect; error → the page, 400/409.
+
+    ``call`` runs the service and returns the success message. Member actions
+    sent by htmx answer with the task card instead (the error in it, or a notice).
+    """
+    # What the user may not see answers 404 (another community's order), before any service.
+    order = order_get(request.user, pk)
+    form = form_class(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            done = call(form)
+        except (InvalidInput, Conflict) as exc:
+            add_app_error(form, exc, getattr(form, "ALIASES", None))
+            status = exc.status
+        else:
+            if request.htmx and key in MEMBER_ACTIONS:
+                return _task_card(request, pk, notice=done)
+            messages.success(request, done)
+            return redirect(
+                _safe_next(request) or default_next or reverse("orders:detail", args=[pk])
+            )
+    if request.htmx and key in MEMBER_ACTIONS:
+        return _task_card(request, pk, bound={key: form}, status=status)
+    return render(
+        request, "orders/detail.html", _detail_context(request, order, {key: form}), status=status
+    )
+
+
+def _task_card(
+    request: HttpRequest,
+    pk: int,
+    *,
+    notice: str = "",
+    bound: dict[str, forms.Form] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    try:
+        order = order_get(request.user, pk)
+    except NotFound:
+        # A declined order is no longer the member's to see.
+        return render(request, "orders/_task_gone.html", {"notice": notice, "pk": pk})
+    task = task_for(request.user, order, _my_team_ids(request.user))
+    return render(
+        request,
+        "orders/_task_card.html",
+        {
+            "t": task,
+            "order": order,
+            "notice": notice,
+            "task_forms": bound or {},
+            "partial": True,
+            "next": _safe_next(request),
+            # On the order page the facts are already there, above the card.
+            "compact": not (request.htmx.current_url_abs_path or "").startswith(
+                reverse("orders:tasks")
+            ),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def call(form: forms.Form) -> str:
+        services.order_cancel(actor=request.user, order_id=pk, reason=form.cleaned_data["reason"])
+        return _("订单已取消。")
+
+    return _act(request, pk, "cancel", ReasonForm, call)
+
+
+@login_required
+@require_POST
+def reject_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def call(form: forms.Form) -> str:
+        services.order_reject(actor=request.user, order_id=pk, reason=form.cleaned_data["reason"])
+        return _("订单已驳回。")
+
+    return _act(request, pk, "reject", ReasonForm, call)
+
+
+@login_required
+@require_POST
+def rate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def call(form: forms.Form) -> str:
+        data = form.cleaned_data
+        services.order_rate(
+            actor=request.user,
+            order_id=pk,
+            resolved=data["resolved"],
+            satisfaction=data["satisfaction"],
+            comment=data["comment"],
+        )
+        return _("感谢您的评价!")
+
+    return _act(request, pk, "rate", RateForm, call)
+
+
+@login_required
+@require_POST
+def dispatch_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def call(form: forms.Form) -> str:
+        slot = services.order_dispatch(actor=request.user, order_id=pk, **form.service_kwargs())
+        if slot.member is not None:
+            return _("已派单给 %(name)s。") % {"name": slot.member.name}
+        return _("已发布抢单:%(team)s。") % {"team": slot.offered_team}
+
+    return _act(request, pk, "dispatch", DispatchForm, call)
+
+
+@login_required
+@require_POST
+def follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def call(form: forms.Form) -> str:
+        services.follow_up_close(actor=request.user, order_id=pk, note=form.cleaned_data["note"])
+        return _("回访已关闭。")
+
+    return _act(request, pk, "follow_up", NoteForm, call)
+
+
+@login_required
+@require_POST
+def accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def call(form: forms.Form) -> str:
+        services.order_accept(actor=request.user, order_id=pk)
+        return _("已接单,请按时上门服务。")
+
+    return _act(request, pk, "accept", _Empty, call)
+
+
+@login_required
+@require_POST
+def decline_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def call(form: forms.Form) -> str:
+        services.order_decline(actor=request.user, order_id=pk, reason=form.cleaned_data["reason"])
+        return _("已拒绝,订单退回派单员重新安排。")
+
+    # Once declined the order is no longer the member's: back to their list.
+    return _act(request, pk, "decline", ReasonForm, call, default_next=reverse("orders:tasks"))
+
+
+@login_required
+@require_POST
+def start_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def call(form: forms.Form) -> str:
+        services.order_start(actor=request.user, order_id=pk)
+        return _("已开始服务。")
+
+    return _act(request, pk, "start", _Empty, call)
+
+
+@login_required
+@require_POST
+def complete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def call(form: forms.Form) -> str:
+        services.order_complete(actor=request.user, order_id=pk, note=form.cleaned_data["note"])
+        return _("服务已完成,辛苦了!")
+
+    return _act(request, pk, "complete", NoteForm, call)
+
+
+# --- 服务队接单: the member ----------------------------------------------------------
+
+
+@login_required
+def tasks_view(request: HttpRequest) -> HttpResponse:
+    """我的派单: offered and assigned slots, those in progress, and the history."""
+    user = request.user
+    team_ids = _my_team_ids(user)
+    if user.role not in (Role.VOLUNTEER, Role.LEADER) and not team_ids:
+        raise Forbidden(_("只有服务队员可以查看派单。"))
+    active = order_list(user, mine=True, status=",".join(ORDER_OPEN_STATES))
+    tasks = [t for t in (task_for(user, o, team_ids) for o in active) if t is not None]
+    # To accept first, then the ones in hand. One list, so that a card swapped by htmx
+    # never sits under a wrong heading.
+    current = [t for t in tasks if t.can_accept] + [t for t in tasks if not t.can_accept]
+    history = order_list(user, mine=True, status=",".join(CLOSED_STATES))
+    page = Paginator(history, LIST_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "orders/tasks.html",
+        {
+            "current": current,
+            "page": page,
+            "history": [task_for(user, o, team_ids) for o in page.object_list],
+        },
+    )
+
+
+# --- 集中派单: the dispatcher console --------------------------------------------------
+
+
+def _counts(qs: Any) -> dict[str, int]:
+    return qs.aggregate(
+        total=Count("pk"),
+        overdue=Count("pk", filter=Q(overdue=True, status__in=ORDER_OPEN_STATES)),
+        follow_up=Count("pk", filter=Q(follow_up__isnull=False, follow_up__closed_at__isnull=True)),
+        open=Count("pk", filter=Q(status__in=ORDER_OPEN_STATES)),
+        **{s: Count("pk", filter=Q(status=s)) for s in OrderStatus.values},
+    )
+
+
+@login_required
+def queue_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    require_role(user, QUEUE_ROLES)
+    items = list(catalog_for(user))
+    communities = (
+        list(Center.objects.filter(kind=Center.Kind.COMMUNITY).order_by("code"))
+        if user.role == Role.CITY
+        else []
+    )
+    statuses = [("open", _("进行中(全部未完成)")), *OrderStatus.choices]
+    form = QueueFilterForm(request.GET, statuses=statuses, items=items, communities=communities)
+    form.is_valid()
+    f = form.cleaned_data
+    status = f.get("status") or ""
+    community = f.get("community")
+    qs = order_list(
+        user,
+        status=",".join(ORDER_OPEN_STATES) if status == "open" else status,
+        item=f.get("item") or "",
+        urgency=f.get("urgency") or "",
+        overdue=True if f.get("overdue") else None,
+        follow_up=True if f.get("follow_up") else None,
+        community=community,
+    ).select_related("follow_up")
+    page = Paginator(qs, QUEUE_PAGE).get_page(request.GET.get("page"))
+    counts = _counts(order_list(user, community=community))
+    chips = [("", _("全部"), counts["total"]), ("open", _("进行中"), counts["open"])]
+    chips += [(s, label, counts[s]) for s, label in OrderStatus.choices]
+    context = {
+        "form": form,
+        "page": page,
+        "counts": counts,
+        "chips": chips,
+        "status": status,
+        "read_only": user.role == Role.LEADER,
+        "show_community": user.role == Role.CITY,
+    }
+    template = "orders/_queue_results.html" if request.htmx else "orders/queue.html"
+    return render(request, template, context)
+
+
+@login_required
+def phone_view(request: HttpRequest) -> HttpResponse:
+    """电话代下单: find the resident (name, pinyin initials, phone tail), then the order."""
+    user = request.user
+    require_role(user, DESK_ROLES)
+    q = (request.GET.get("q") or "").strip()
+    results = [MaskedResident(r) for r in resident_list(user, q=q)[:PHONE_RESULTS]] if q else []
+    if request.htmx and request.htmx.target == "phone-results":
+        return render(request, "orders/_phone_results.html", {"results": results, "q": q})
+    wanted = request.POST.get("resident") or request.GET.get("resident") or ""
+    resident = resident_get(user, int(wanted)) if wanted.isdigit() else None
+    items = list(catalog_for(user, community_id=resident.community_id)) if resident else []
+    form = PhoneOrderForm(
+        request.POST or None,
+        items=items,
+        initial={
+            "resident": resident.pk if resident else None,
+            "urgency": Urgency.NORMAL,
+            "channel": Channel.PHONE,
+        },
+    )
+    status = 200
+    if request.method == "POST":
+        if resident is None:
+            raise InvalidInput(fields={"resident": _("请先查找并选择居民。")})
+        if form.is_valid():
+            try:
+                order = services.order_place(
+                    actor=user,
+                    idempotency_key=request.POST.get("idempotency_key", ""),
+                    **form.service_kwargs(),
+                )
+            except (InvalidInput, Conflict) as exc:
+                add_app_error(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, _("已为 %(name)s 下单。") % {"name": order.resident.name})
+                return redirect("orders:detail", pk=order.pk)
+        else:
+            status = 400
+    return render(
+        request,
+        "orders/phone.html",
+        {
+            "q": q,
+            "results": results,
+            "resident": resident,
+            "masked": MaskedResident(resident) if resident else None,
+            "form": form,
+            "items": items,
+            "key": request.POST.get("idempotency_key") or _new_key(),
+        },
+        status=status,
+    )
+
+
+@login_required
+def follow_ups_view(request: HttpRequest) -> HttpResponse:
+    """回访: low or unresolved ratings, each closed with a note."""
+    user = request.user
+    require_role(user, DESK_ROLES)
+    open_ = order_list(user, follow_up=True).select_related("follow_up", "rating")
+    closed = (
+        order_list(user)
+        .filter(follow_up__closed_at__isnull=False)
+        .select_related("follow_up__closed_by", "rating")
+        .order_by("-follow_up__closed_at")[:LIST_PAGE]
+    )
+    return render(
+        request,
+        "orders/follow_ups.html",
+        {"open": list(open_), "closed": list(closed), "form": NoteForm()},
+    )
