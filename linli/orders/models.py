@@ -281,6 +281,13 @@ class OrderEvent(models.Model):
         related_name="order_events",
     )
     action = models.CharField(max_length=16)
+    # Whom a dispatch went to (a member, or a team for an open offer).
+    member = models.ForeignKey(
+        "teams.Member", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    team = models.ForeignKey(
+        "teams.Team", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
     slot_from = models.CharField(max_length=16, blank=True)

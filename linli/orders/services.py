@@ -22,7 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from linli.core.models import AuditLog
 from linli.core.roles import Role
+from linli.core.services import audit_record
 from linli.notify.services import notify
 from linli.orders.models import (
     SLOT_LOAD_STATES,
@@ -48,6 +50,8 @@ from linli.people.models import Resident
 from linli.teams.models import Member, Team
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from linli.core.models import User
 
 DESCRIPTION_MAX = 2000
@@ -76,10 +80,14 @@ def _event(
     slot_from: str = "",
     note: str = "",
     at: dt.datetime | None = None,
+    member: Member | None = None,
+    team: Team | None = None,
 ) -> OrderEvent:
     return OrderEvent.objects.create(
         order=order,
         slot=slot,
+        member=member,
+        team=team,
         at=at or timezone.now(),
         actor=actor,
         action=action,
@@ -376,6 +384,8 @@ def order_dispatch(
             slot=slot,
             slot_from=slot_from,
             note=note,
+            member=slot.member,
+            team=slot.offered_team,
         )
         notify(
             recipients,
@@ -625,6 +635,35 @@ def order_complete(*, actor: User, order_id: int, note: str = "") -> Slot:
                 _link(order),
             )
     return slot
+
+
+def order_contact(
+    *, actor: User, order_id: int, request: HttpRequest | None = None
+) -> dict[str, str]:
+    """The service address and phone, unmasked, for the member who is to go there.
+
+    Only a member holding an accepted or in-service slot of an open order may
+    see them; every view is written to the audit log.
+    """
+    with transaction.atomic():
+        order, slots = _order_for_member(actor, order_id)
+        slot = _my_slot(actor, slots, (SlotStatus.ACCEPTED, SlotStatus.IN_SERVICE))
+        if slot is None or order.status not in (
+            OrderStatus.ACCEPTED,
+            OrderStatus.IN_SERVICE,
+            OrderStatus.DISPATCHED,
+            OrderStatus.SUBMITTED,
+        ):
+            raise Conflict(_("接单后、服务结束前才能查看地址和电话。"))
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.REVEAL,
+            target=order.resident,
+            field="contact",
+            detail=f"order #{order.pk}",
+            request=request,
+        )
+    return {"address": order.address, "phone": order.resident.phone}
 
 
 # --- 群众评单: rating ------------------------------------------------------------

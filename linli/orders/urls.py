@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:pk>/decline/", views.decline_view, name="decline"),
     path("<int:pk>/start/", views.start_view, name="start"),
     path("<int:pk>/complete/", views.complete_view, name="complete"),
+    path("<int:pk>/contact/", views.contact_view, name="contact"),
     # 服务队接单: the member
     path("tasks/", views.tasks_view, name="tasks"),
     # 集中派单: the dispatcher console

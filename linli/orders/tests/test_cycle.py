@@ -133,3 +133,47 @@ def test_traffic_needs_three_slots(cast):
     services.order_dispatch(actor=cast.a.dispatcher, order_id=order.pk, member_id=cast.a.member.pk)
     order.refresh_from_db()
     assert order.status == OrderStatus.SUBMITTED  # two slots still open
+
+
+def test_member_sees_contact_only_after_accepting_and_it_is_audited(cast):
+    from linli.core.models import AuditLog
+
+    order = place(cast)
+    services.order_dispatch(actor=cast.a.dispatcher, order_id=order.pk, member_id=cast.a.member.pk)
+    with pytest.raises(Conflict):
+        services.order_contact(actor=cast.a.volunteer, order_id=order.pk)
+    services.order_accept(actor=cast.a.volunteer, order_id=order.pk)
+    contact = services.order_contact(actor=cast.a.volunteer, order_id=order.pk)
+    assert contact == {"address": cast.a.person.address, "phone": cast.a.person.phone}
+    entry = AuditLog.objects.get()
+    assert (entry.actor, entry.field, entry.target_id) == (
+        cast.a.volunteer,
+        "contact",
+        cast.a.person.pk,
+    )
+    with pytest.raises(NotFound):
+        services.order_contact(actor=cast.b.volunteer, order_id=order.pk)
+
+
+def test_dispatch_event_records_its_target(cast):
+    order = place(cast)
+    services.order_dispatch(actor=cast.a.dispatcher, order_id=order.pk, member_id=cast.a.member.pk)
+    event = order.events.get(action="dispatch")
+    assert (event.member, event.team) == (cast.a.member, None)
+
+
+def test_contact_page_fragment(cast):
+    from django.urls import reverse
+
+    from linli.core.testing import client_for
+
+    order = place(cast)
+    services.order_dispatch(actor=cast.a.dispatcher, order_id=order.pk, member_id=cast.a.member.pk)
+    client = client_for(cast.a.volunteer)
+    assert client.post(reverse("orders:contact", args=[order.pk])).status_code == 409
+    services.order_accept(actor=cast.a.volunteer, order_id=order.pk)
+    tasks = client.get(reverse("orders:tasks")).content.decode()
+    assert "查看地址和电话" in tasks and cast.a.person.phone not in tasks
+    html = client.post(reverse("orders:contact", args=[order.pk])).content.decode()
+    assert cast.a.person.phone in html and cast.a.person.address in html
+    assert client.get(reverse("orders:contact", args=[order.pk])).status_code == 405

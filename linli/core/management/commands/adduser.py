@@ -46,7 +46,16 @@ class Command(BaseCommand):
             raise CommandError(f"role {role} needs --community CODE")
         if role == Role.CITY and community is not None:
             raise CommandError("the city admin works across communities: leave out --community")
-        user = User(username=username, role=role, community=community, first_name=opts["name"])
+        # The city admin keeps the master data (catalog, network) in the admin site.
+        is_city = role == Role.CITY
+        user = User(
+            username=username,
+            role=role,
+            community=community,
+            first_name=opts["name"],
+            is_staff=is_city,
+            is_superuser=is_city,
+        )
         password = opts["password"]
         if opts["no_password"]:
             user.set_unusable_password()
