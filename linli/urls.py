@@ -16,6 +16,7 @@ urlpatterns = [
     path("people/", include("linli.people.urls")),
     path("teams/", include("linli.teams.urls")),
     path("orders/", include("linli.orders.urls")),
+    path("dispatch/", include("linli.dispatch.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

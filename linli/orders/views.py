@@ -32,6 +32,8 @@ from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.core.masking import mask_address, mask_phone
 from linli.core.roles import Role
 from linli.core.scoping import require_role
+from linli.dispatch.models import DispatchPolicy
+from linli.dispatch.services import policy_for
 from linli.network.models import Center
 from linli.orders import services
 from linli.orders.forms import (
@@ -473,6 +475,8 @@ def _detail_context(
         "can_rate": can_rate,
         "can_dispatch": can_dispatch,
         "choices": _dispatch_choices(user, order, led) if can_dispatch else None,
+        # A community that dispatches by hand does not want the engine's ranking.
+        "suggest": can_dispatch and policy_for(order.community_id) != DispatchPolicy.Mode.MANUAL,
         "can_close_follow_up": can_close_follow_up,
         "top_errors": top_errors,
         "forms": {
