@@ -64,7 +64,9 @@ PRE_SERVICE = (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED, OrderStatus.ACCEPT
 def _lock(order_id: int) -> Order:
     try:
         return (
-            Order.objects.select_for_update().select_related("item", "community").get(pk=order_id)
+            Order.objects.select_for_update(of=("self",))  # the order row only, not the joined ones
+            .select_related("item", "community")
+            .get(pk=order_id)
         )
     except (Order.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound() from exc
@@ -139,7 +141,13 @@ def member_load(member_ids: Iterable[int]) -> dict[int, int]:
 
 def _check_member_can_take(member: Member, order: Order, slots: list[Slot]) -> None:
     """The hard constraints of dispatching or accepting one slot. Locks the member row."""
-    Member.objects.select_for_update().filter(pk=member.pk).first()
+    # of=("self",): Member's default ordering joins team and community; lock only the member.
+    list(
+        Member.objects.select_for_update(of=("self",))
+        .filter(pk=member.pk)
+        .order_by()
+        .values_list("pk")
+    )
     if not member.active:
         raise Conflict(_("该队员已不在岗。"), fields={"member": _("该队员已不在岗。")})
     if not member.skills.filter(pk=order.item.skill_id).exists():
@@ -498,7 +506,12 @@ def order_accept(*, actor: User, order_id: int) -> Slot:
             offered = [s for s in slots if s.status == SlotStatus.OFFERED]
             if not offered:
                 raise Conflict(_("没有可接的岗位:已被其他队员接走或已收回。"))
-            slot = offered[0]
+            # Several slots of one order may be offered to different teams: take
+            # the one offered to a team of the actor's.
+            my_teams = set(
+                Member.objects.filter(user=actor, active=True).values_list("team_id", flat=True)
+            )
+            slot = next((s for s in offered if s.offered_team_id in my_teams), offered[0])
             member = (
                 Member.objects.filter(user=actor, team_id=slot.offered_team_id, active=True)
                 .select_related("user")
@@ -867,13 +880,25 @@ def orders_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                     and s.accept_deadline < now
                 ):
                     from_status, slot_from = order.status, s.status
-                    s.status, s.member, s.offered_team, s.dispatched_at = (
-                        SlotStatus.OPEN,
-                        None,
-                        None,
-                        None,
+                    lost = s.member.user if s.member_id else None
+                    s.status, s.member, s.offered_team = SlotStatus.OPEN, None, None
+                    s.dispatched_at = s.accept_deadline = None
+                    s.save(
+                        update_fields=[
+                            "status",
+                            "member",
+                            "offered_team",
+                            "dispatched_at",
+                            "accept_deadline",
+                        ]
                     )
-                    s.save(update_fields=["status", "member", "offered_team", "dispatched_at"])
+                    if lost is not None:
+                        notify(
+                            [lost],
+                            "slot_expired",
+                            _("订单 #%(id)s 超时未接单,已收回。") % {"id": order.pk},
+                            _link(order),
+                        )
                     _set_status(order, _status_from_slots(slots))
                     _event(
                         order,

@@ -181,3 +181,14 @@ def test_automatic_mode_is_applied_by_the_worker_job(cast):
     order.refresh_from_db()
     assert order.status == OrderStatus.DISPATCHED
     assert order.events.get(action="dispatch").actor is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_applies_automatic_dispatch(cast):
+    from django.core.management import call_command
+
+    order = place(cast)
+    DispatchPolicy.objects.create(community=cast.a.center, mode="automatic")
+    call_command("worker", "--once")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DISPATCHED
