@@ -8,9 +8,14 @@ test checks the permission matrix: allowed, forbidden, other community.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+from django.conf import settings
+from django.db import connection
 from django.test import Client
 
 from linli.core.models import User
@@ -141,3 +146,44 @@ def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+# --- races against PostgreSQL ----------------------------------------------------
+
+ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
+
+# Real threads need real commits: a transactional test, whose flush must give
+# back what the data migrations wrote. The mark is conditional because
+# pytest-django serializes the database up front for any collected
+# serialized_rollback test, skipped or not.
+RACE_MARKS = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True)
+    if ON_POSTGRES
+    else pytest.mark.skip(reason="needs PostgreSQL: SQLite has no row locks"),
+]
+
+
+def race(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run every call in its own thread, released together; their results (or errors) in order.
+
+    Each thread uses its own database connection and closes it at the end.
+    """
+    start = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            results[i] = calls[i]()
+        except Exception as exc:  # noqa: BLE001 - the caller's assertions look at it
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

@@ -5,55 +5,18 @@ SQLite serialises every write transaction, so these only run on PostgreSQL.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from django.conf import settings
-from django.db import connection
 from django.test import Client
 
 from linli.core.services import token_issue
-from linli.core.testing import Cast
+from linli.core.testing import RACE_MARKS, Cast, race
 from linli.orders import services
 from linli.orders.models import Order, OrderEvent, SlotStatus
 from linli.orders.tests.test_api import add_member, order_at, place
 
-ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
-
-# Real threads need real commits: a transactional test, whose flush must give
-# back the skills, catalog and care tags the migrations wrote. The mark is
-# conditional because pytest-django serializes the database up front for any
-# collected serialized_rollback test, skipped or not.
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True)
-    if ON_POSTGRES
-    else pytest.mark.skip(reason="needs PostgreSQL: SQLite has no row locks"),
-]
-
-
-def race(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run every call in its own thread, released together; their results in order."""
-    start = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        try:
-            start.wait()
-            results[i] = calls[i]()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+pytestmark = RACE_MARKS
 
 
 def poster(token: str, url: str, body: str = "{}", **headers: str) -> Callable[[], Any]:

@@ -10,58 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.db.utils import OperationalError
 from django.utils import timezone
 
 from linli.core.errors import Conflict
 from linli.core.roles import Role
-from linli.core.testing import Cast, make_user
+from linli.core.testing import RACE_MARKS, Cast, make_user, race
 from linli.notify.backends import Message
 from linli.notify.models import Notification
 from linli.orders import services
 from linli.orders.models import Order, OrderEvent, OrderStatus, Slot, SlotStatus
 from linli.teams.models import Member, Skill
 
-ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
-
-# Real threads need real commits: a transactional test, whose flush must give
-# back what the data migrations wrote. The mark is conditional because
-# pytest-django serializes the database up front for any collected
-# serialized_rollback test, skipped or not.
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True)
-    if ON_POSTGRES
-    else pytest.mark.skip(reason="needs PostgreSQL: SQLite has no row locks"),
-]
-
-
-def race(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run every call in its own thread, released together; their results (or errors) in order."""
-    start = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        try:
-            start.wait()
-            results[i] = calls[i]()
-        except Exception as exc:  # noqa: BLE001 - the assertions look at it
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+pytestmark = RACE_MARKS
 
 
 def add_member(cast: Cast, username: str, cap: int = 3) -> Member:

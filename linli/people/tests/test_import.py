@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.urls import reverse
 from openpyxl import Workbook
 
 from linli.core.errors import Forbidden
 from linli.core.models import AuditLog, User
 from linli.core.roles import Role
-from linli.core.testing import Cast, client_for
+from linli.core.testing import RACE_MARKS, Cast, client_for, race
 from linli.people.importing import ImportResult, RowError, resident_import
 from linli.people.models import Resident
 from linli.people.selectors import resident_list
@@ -417,37 +414,16 @@ def test_queries_come_in_batches_never_per_row(
     assert Resident.objects.filter(phone__startswith="1390000").count() == 1200
 
 
-ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
-
-
-# Real threads need real commits: a transactional test, whose flush must give
-# back the care tags the migrations wrote. The mark is conditional because
-# pytest-django serializes the database up front for any collected
-# serialized_rollback test, skipped or not.
 @pytest.mark.postgres
-@(
-    pytest.mark.django_db(transaction=True, serialized_rollback=True)
-    if ON_POSTGRES
-    else pytest.mark.skip(reason="needs PostgreSQL: SQLite has no row locks")
-)
+@RACE_MARKS[1]
 def test_concurrent_imports_of_the_same_sheet_never_duplicate(cast: Cast) -> None:
     sheet = xlsx(big_sheet(300)).read()
-    start = threading.Barrier(2)
-    results: list[ImportResult] = []
 
-    def run() -> None:
-        try:
-            start.wait()
-            upload = SimpleUploadedFile("居民.xlsx", sheet, content_type=XLSX)
-            results.append(resident_import(actor=cast.a.dispatcher, file=upload))
-        finally:
-            connection.close()
+    def run() -> ImportResult:
+        upload = SimpleUploadedFile("居民.xlsx", sheet, content_type=XLSX)
+        return resident_import(actor=cast.a.dispatcher, file=upload)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = race([run, run])
 
     assert Resident.objects.filter(community=cast.a.center).count() == 300 + 1
     # Whichever came second either found the rows committed or collided on
