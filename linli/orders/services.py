@@ -115,6 +115,19 @@ def _deny(actor: User, order: Order, message: str | None = None) -> Forbidden | 
     return NotFound()
 
 
+REASON_MAX = 500
+
+
+def _clean_reason(reason: str | None, required: str | None = None) -> str:
+    """A stripped reason of at most REASON_MAX characters; ``required`` is the message when empty."""
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise InvalidInput(fields={"reason": required})
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(fields={"reason": _("最多 %(n)d 个字。") % {"n": REASON_MAX}})
+    return reason
+
+
 def _status_from_slots(slots: Iterable[Slot]) -> str:
     """The pre-service state an order's slots imply."""
     states = [s.status for s in slots]
@@ -547,11 +560,7 @@ def order_accept(*, actor: User, order_id: int) -> Slot:
 
 def order_decline(*, actor: User, order_id: int, reason: str) -> Slot:
     """Hand a slot dispatched to the actor back to the dispatcher, with a reason."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput(fields={"reason": _("请说明不能接单的原因。")})
-    if len(reason) > 500:
-        raise InvalidInput(fields={"reason": _("最多 500 个字。")})
+    reason = _clean_reason(reason, required=_("请说明不能接单的原因。"))
     with transaction.atomic():
         order, slots = _order_for_member(actor, order_id)
         slot = _my_slot(actor, slots, (SlotStatus.ASSIGNED,))
@@ -775,9 +784,7 @@ def follow_up_close(*, actor: User, order_id: int, note: str) -> FollowUp:
 
 def order_cancel(*, actor: User, order_id: int, reason: str = "") -> Order:
     """The resident side before service starts; the dispatcher until completion, with a reason."""
-    reason = (reason or "").strip()
-    if len(reason) > 500:
-        raise InvalidInput(fields={"reason": _("最多 500 个字。")})
+    reason = _clean_reason(reason)
     with transaction.atomic():
         order = _lock(order_id)
         if manages_community(actor, order.community_id):
@@ -797,11 +804,7 @@ def order_cancel(*, actor: User, order_id: int, reason: str = "") -> Order:
 
 def order_reject(*, actor: User, order_id: int, reason: str) -> Order:
     """The dispatcher turns down an order nobody has accepted yet, with a reason."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput(fields={"reason": _("请说明驳回的原因。")})
-    if len(reason) > 500:
-        raise InvalidInput(fields={"reason": _("最多 500 个字。")})
+    reason = _clean_reason(reason, required=_("请说明驳回的原因。"))
     with transaction.atomic():
         order = _lock(order_id)
         if not manages_community(actor, order.community_id):
