@@ -80,12 +80,18 @@ def resident_import_view(request: HttpRequest) -> HttpResponse:
     result = None
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        result = resident_import(actor=request.user, file=form.cleaned_data["file"], request=request)
+        result = resident_import(
+            actor=request.user, file=form.cleaned_data["file"], request=request
+        )
         if result.ok:
             messages.success(
                 request,
                 _("导入完成:新增 %(created)d 人,更新 %(updated)d 人,无变化 %(unchanged)d 人。")
-                % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+                % {
+                    "created": result.created,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                },
             )
             return redirect("people:list")
     return render(request, "people/import.html", {"form": form, "result": result})
