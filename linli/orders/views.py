@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -35,6 +36,7 @@ from linli.core.scoping import require_role
 from linli.dispatch.models import DispatchPolicy
 from linli.dispatch.services import policy_for
 from linli.network.models import Center
+from linli.orders.indicators import order_indicators
 from linli.orders import services
 from linli.orders.forms import (
     DispatchForm,
@@ -736,7 +738,15 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     counts = _counts(order_list(user, community=community))
     chips = [("", _("全部"), counts["total"]), ("open", _("进行中"), counts["open"])]
     chips += [(s, label, counts[s]) for s, label in OrderStatus.choices]
+    # 响应率 / 解决率 / 满意率 of the last 30 days, for the community in view.
+    today = timezone.localdate()
+    indicators = order_indicators(
+        community or (None if user.role == Role.CITY else user.community_id),
+        today - dt.timedelta(days=29),
+        today + dt.timedelta(days=1),
+    )
     context = {
+        "indicators": indicators,
         "form": form,
         "page": page,
         "counts": counts,

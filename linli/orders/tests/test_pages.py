@@ -793,3 +793,21 @@ def test_follow_ups_query_count(cast, django_assert_max_num_queries):
     client = client_for(cast.a.dispatcher)
     with django_assert_max_num_queries(10):
         assert client.get(reverse("orders:follow_ups")).status_code == 200
+
+
+def test_console_shows_the_indicators_of_the_last_30_days(cast):
+    from django.urls import reverse as _reverse
+
+    from linli.core.testing import client_for as _client_for
+    from linli.orders import services as _services
+
+    order = _services.order_place(actor=cast.a.resident, item="home_repair")
+    _services.order_dispatch(actor=cast.a.dispatcher, order_id=order.pk, member_id=cast.a.member.pk)
+    _services.order_accept(actor=cast.a.volunteer, order_id=order.pk)
+    _services.order_start(actor=cast.a.volunteer, order_id=order.pk)
+    _services.order_complete(actor=cast.a.volunteer, order_id=order.pk)
+    _services.order_rate(actor=cast.a.resident, order_id=order.pk, resolved=True, satisfaction=5)
+    html = _client_for(cast.a.dispatcher).get(_reverse("orders:queue")).content.decode()
+    assert "响应率" in html and html.count("100%") == 3
+    other = _client_for(cast.b.dispatcher).get(_reverse("orders:queue")).content.decode()
+    assert "100%" not in other
