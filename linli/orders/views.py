@@ -23,8 +23,8 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -36,7 +36,6 @@ from linli.core.scoping import require_role
 from linli.dispatch.models import DispatchPolicy
 from linli.dispatch.services import policy_for
 from linli.network.models import Center
-from linli.orders.indicators import order_indicators
 from linli.orders import services
 from linli.orders.forms import (
     DispatchForm,
@@ -48,6 +47,7 @@ from linli.orders.forms import (
     ReasonForm,
     add_app_error,
 )
+from linli.orders.indicators import order_indicators
 from linli.orders.models import (
     ORDER_OPEN_STATES,
     Channel,
