@@ -22,6 +22,7 @@ from linli.core.errors import Conflict, InvalidInput
 from linli.core.models import User
 from linli.demo.accounts import DEMO_ACCOUNTS, USERNAMES, demo_accounts_create
 from linli.demo.network import Network, network_build
+from linli.demo.orders import OrderStats, demo_orders_build
 from linli.demo.population import TAGS, Pin, PopulationStats, population_build
 from linli.demo.teams import TEAM_SKILLS, Featured, TeamStats, teams_build
 from linli.network.models import Center, Function
@@ -43,6 +44,7 @@ class SeedResult:
     network: Network
     population: PopulationStats
     teams: TeamStats
+    orders: OrderStats
 
 
 def demo_is_seeded() -> bool:
@@ -117,6 +119,7 @@ def demo_seed(
         )
         # The article's optional items (长者生日会, 牛娘戏剧进社区, 亲子有约) in every community.
         install_optional_items(c.center for c in network.communities)
+        orders = demo_orders_build(random.Random(f"linli-demo:{seed}:orders"), "baihua")
     return SeedResult(
         seed=seed,
         fraction=fraction,
@@ -124,6 +127,7 @@ def demo_seed(
         network=network,
         population=population,
         teams=teams,
+        orders=orders,
     )
 
 

@@ -322,3 +322,27 @@ def _km(lat: float | None, lon: float | None) -> float:
     return math.hypot(
         (lat - 22.918) * 111.32, (lon - 110.994) * 111.32 * math.cos(math.radians(22.918))
     )
+
+
+# -- orders ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_baihua_has_order_activity_through_the_services(seeded: str) -> None:
+    from linli.orders.models import Order
+    from linli.orders.services import replay
+
+    orders = list(
+        Order.objects.filter(community__code="baihua").prefetch_related("events", "slots")
+    )
+    assert len(orders) == 30
+    states = Counter(o.status for o in orders)
+    assert {"submitted", "dispatched", "rated"} <= set(states)
+    for o in orders:
+        status, slots = replay(sorted(o.events.all(), key=lambda e: e.pk))
+        assert status == o.status
+        # A slot no event touched is still open.
+        assert {s.pk: slots.get(s.pk, "open") for s in o.slots.all()} == {
+            s.pk: s.status for s in o.slots.all()
+        }
+    assert not Order.objects.exclude(community__code="baihua").exists()

@@ -156,6 +156,10 @@ class Command(BaseCommand):
                 "leaders": teams.leaders,
             }
         )
+        w(
+            _("  百花社区点单 %(placed)s 张(已评价 %(rated)s 张)")
+            % {"placed": r.orders.placed, "rated": r.orders.rated}
+        )
 
     def _accounts(self) -> None:
         rows = demo_accounts_table()
