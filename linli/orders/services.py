@@ -233,7 +233,7 @@ def order_place(
     if idempotency_key:
         existing = Order.objects.filter(placed_by=actor, idempotency_key=idempotency_key).first()
         if existing is not None:
-            return existing
+            return _same_request(existing, item, resident_id)
 
     errors: dict[str, str] = {}
     resident, placed_as = _beneficiary(actor, resident_id)
@@ -316,7 +316,23 @@ def order_place(
         if not idempotency_key:
             raise
         # A concurrent request with the same key won the insert.
-        return Order.objects.get(placed_by=actor, idempotency_key=idempotency_key)
+        return _same_request(
+            Order.objects.get(placed_by=actor, idempotency_key=idempotency_key), item, resident_id
+        )
+    return order
+
+
+def _same_request(order: Order, item: str, resident_id: int | None) -> Order:
+    """The order a repeated Idempotency-Key stands for, if the request is the same one.
+
+    A key reused for a different item or person is a client bug: answering
+    with the first order would hide it.
+    """
+    if order.item.code != item or (resident_id is not None and order.resident_id != resident_id):
+        raise Conflict(
+            _("这个 Idempotency-Key 已用于另一张订单。"),
+            fields={"Idempotency-Key": _("请为新的订单使用新的 Idempotency-Key。")},
+        )
     return order
 
 

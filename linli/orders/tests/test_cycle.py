@@ -177,3 +177,12 @@ def test_contact_page_fragment(cast):
     html = client.post(reverse("orders:contact", args=[order.pk])).content.decode()
     assert cast.a.person.phone in html and cast.a.person.address in html
     assert client.get(reverse("orders:contact", args=[order.pk])).status_code == 405
+
+
+def test_idempotency_key_reused_for_another_order_is_a_conflict(cast):
+    first = services.order_place(actor=cast.a.resident, item="home_repair", idempotency_key="k1")
+    again = services.order_place(actor=cast.a.resident, item="home_repair", idempotency_key="k1")
+    assert again.pk == first.pk
+    with pytest.raises(Conflict):
+        services.order_place(actor=cast.a.resident, item="daily_care", idempotency_key="k1")
+    assert Order.objects.count() == 1
