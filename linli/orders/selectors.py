@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from linli.core.errors import NotFound
-from linli.orders.models import FollowUp, Order, OrderEvent, ServiceItem, Slot, SlotStatus
-from linli.orders.permissions import visible_orders_q
+from linli.orders.models import FollowUp, Order, OrderEvent, PlacedAs, ServiceItem, Slot, SlotStatus
+from linli.orders.permissions import own_resident_ids, visible_orders_q
+from linli.orders.services import member_load
+from linli.teams.models import Member, Team
 
 if TYPE_CHECKING:
     from linli.core.models import User
@@ -41,10 +43,13 @@ def order_list(
     follow_up: bool | None = None,
     community: int | None = None,
     mine: bool = False,
+    for_family: bool = False,
 ) -> QuerySet[Order]:
     """Orders the user may see, newest first, filtered.
 
-    ``mine`` narrows a member to the orders where they hold or are offered a slot.
+    ``mine`` narrows a member to the orders where they hold or are offered a slot;
+    ``for_family`` to what the user ordered for themself or their family (not
+    what a dispatcher took by phone for someone).
     """
     ids = Order.objects.filter(visible_orders_q(user)).values("pk")
     qs = Order.objects.filter(pk__in=ids)
@@ -53,6 +58,11 @@ def order_list(
             Q(slots__member__user=user)
             | Q(slots__status=SlotStatus.OFFERED, slots__offered_team__members__user=user)
         ).distinct()
+    if for_family:
+        qs = qs.filter(
+            Q(resident_id__in=own_resident_ids(user))
+            | (Q(placed_by=user) & ~Q(placed_as=PlacedAs.DISPATCHER))
+        )
     if status:
         qs = qs.filter(status__in=status.split(","))
     if item:
@@ -98,3 +108,49 @@ def order_get(user: User, pk: int) -> Order:
         )
     except (Order.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound() from exc
+
+
+def dispatch_choices(user: User, order: Order, led: set[int] | None) -> dict[str, Any]:
+    """Members with the item's skill (load / cap) and teams to offer to (抢单)."""
+    members = list(
+        Member.objects.filter(
+            team__community_id=order.community_id, active=True, skills=order.item.skill_id
+        )
+        .select_related("user", "team")
+        .order_by("team__name", "pk")
+    )
+    teams = (
+        Team.objects.filter(community_id=order.community_id)
+        .annotate(
+            qualified=Count(
+                "members",
+                filter=Q(members__active=True, members__skills=order.item.skill_id),
+                distinct=True,
+            )
+        )
+        .filter(qualified__gt=0)
+        .order_by("name")
+    )
+    if led is not None:
+        members = [m for m in members if m.team_id in led]
+        teams = teams.filter(pk__in=led)
+    loads = member_load(m.pk for m in members)
+    taken = {
+        s.member_id for s in order.slots.all() if s.member_id and s.status != SlotStatus.CANCELLED
+    }
+    rows = []
+    for m in members:
+        load = loads.get(m.pk, 0)
+        rows.append(
+            {
+                "member": m,
+                "value": f"m{m.pk}",
+                "load": load,
+                "full": load >= m.max_concurrent,
+                "taken": m.pk in taken,
+            }
+        )
+    team_rows = list(teams)
+    for t in team_rows:
+        t.value = f"t{t.pk}"  # type: ignore[attr-defined]
+    return {"members": rows, "teams": team_rows}

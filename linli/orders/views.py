@@ -61,7 +61,7 @@ from linli.orders.models import (
     Urgency,
 )
 from linli.orders.permissions import is_beneficiary_side, manages_community, own_resident_ids
-from linli.orders.selectors import catalog_for, order_get, order_list
+from linli.orders.selectors import catalog_for, dispatch_choices, order_get, order_list
 from linli.people.models import Guardianship, Resident
 from linli.people.selectors import MaskedResident, resident_get, resident_list
 from linli.teams.models import Member, Team
@@ -341,10 +341,7 @@ def place_view(request: HttpRequest, code: str) -> HttpResponse:
 def my_orders_view(request: HttpRequest) -> HttpResponse:
     """我的订单: what the user ordered for themself or their family."""
     user = request.user
-    qs = order_list(user).filter(
-        Q(resident_id__in=own_resident_ids(user))
-        | (Q(placed_by=user) & ~Q(placed_as=PlacedAs.DISPATCHER))
-    )
+    qs = order_list(user, for_family=True)
     page = Paginator(qs, LIST_PAGE).get_page(request.GET.get("page"))
     own = Resident.objects.filter(account=user).values_list("pk", flat=True).first()
     return render(
@@ -355,52 +352,6 @@ def my_orders_view(request: HttpRequest) -> HttpResponse:
 
 
 # --- one order ------------------------------------------------------------------------
-
-
-def _dispatch_choices(user: User, order: Order, led: set[int] | None) -> dict[str, Any]:
-    """Members with the item's skill (load / cap) and teams to offer to (抢单)."""
-    members = list(
-        Member.objects.filter(
-            team__community_id=order.community_id, active=True, skills=order.item.skill_id
-        )
-        .select_related("user", "team")
-        .order_by("team__name", "pk")
-    )
-    teams = (
-        Team.objects.filter(community_id=order.community_id)
-        .annotate(
-            qualified=Count(
-                "members",
-                filter=Q(members__active=True, members__skills=order.item.skill_id),
-                distinct=True,
-            )
-        )
-        .filter(qualified__gt=0)
-        .order_by("name")
-    )
-    if led is not None:
-        members = [m for m in members if m.team_id in led]
-        teams = teams.filter(pk__in=led)
-    loads = services.member_load(m.pk for m in members)
-    taken = {
-        s.member_id for s in order.slots.all() if s.member_id and s.status != SlotStatus.CANCELLED
-    }
-    rows = []
-    for m in members:
-        load = loads.get(m.pk, 0)
-        rows.append(
-            {
-                "member": m,
-                "value": f"m{m.pk}",
-                "load": load,
-                "full": load >= m.max_concurrent,
-                "taken": m.pk in taken,
-            }
-        )
-    team_rows = list(teams)
-    for t in team_rows:
-        t.value = f"t{t.pk}"  # type: ignore[attr-defined]
-    return {"members": rows, "teams": team_rows}
 
 
 def _detail_context(
@@ -476,7 +427,7 @@ def _detail_context(
         "can_reject": can_reject,
         "can_rate": can_rate,
         "can_dispatch": can_dispatch,
-        "choices": _dispatch_choices(user, order, led) if can_dispatch else None,
+        "choices": dispatch_choices(user, order, led) if can_dispatch else None,
         # A community that dispatches by hand does not want the engine's ranking.
         "suggest": can_dispatch and policy_for(order.community_id) != DispatchPolicy.Mode.MANUAL,
         "can_close_follow_up": can_close_follow_up,
