@@ -11,7 +11,8 @@ from django.db.models import Avg, Count
 from django.utils import timezone
 
 from linli.dispatch import engine
-from linli.orders.models import SLOT_LOAD_STATES, Order, OrderStatus, Rating, Slot, SlotStatus
+from linli.orders.models import Order, OrderStatus, Rating, Slot, SlotStatus
+from linli.orders.services import member_load
 from linli.teams.models import Member
 
 RATING_DAYS = 30
@@ -89,12 +90,7 @@ def gather(
         raise ValueError("a batch may ask for at most 64 different skills")
     skill_bits = {sid: i for i, sid in enumerate(wanted)}
 
-    load = dict(
-        Slot.objects.filter(member_id__in=member_ids, status__in=SLOT_LOAD_STATES)
-        .values_list("member_id")
-        .annotate(n=Count("pk"))
-        .values_list("member_id", "n")
-    )
+    load = member_load(member_ids)
     week_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     week_start -= dt.timedelta(days=week_start.weekday())
     week = dict(

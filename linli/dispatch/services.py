@@ -17,7 +17,7 @@ from linli.dispatch.gather import gather, open_slots, weights
 from linli.dispatch.models import DispatchPolicy
 from linli.network.models import Center
 from linli.orders import services as order_services
-from linli.orders.models import Order, Slot, SlotStatus
+from linli.orders.models import Order, Slot
 from linli.orders.permissions import manages_community
 from linli.orders.selectors import order_get
 from linli.teams.models import Member
@@ -250,10 +250,3 @@ def policy_for(community_id: int) -> str:
         .first()
     )
     return mode or DispatchPolicy.Mode.SUGGEST
-
-
-def open_slot_count(community_id: int | None) -> int:
-    qs = Slot.objects.filter(status=SlotStatus.OPEN, order__status__in=("submitted", "dispatched"))
-    if community_id is not None:
-        qs = qs.filter(order__community_id=community_id)
-    return qs.count()

@@ -122,6 +122,8 @@ class SlotStatus(models.TextChoices):
 
 # Slot states that hold a member (count towards the member's load).
 SLOT_LOAD_STATES = (SlotStatus.ASSIGNED, SlotStatus.ACCEPTED, SlotStatus.IN_SERVICE)
+# Before service starts: the resident side may still cancel.
+PRE_SERVICE = (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED, OrderStatus.ACCEPTED)
 ORDER_OPEN_STATES = (
     OrderStatus.SUBMITTED,
     OrderStatus.DISPATCHED,

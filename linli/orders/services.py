@@ -27,6 +27,7 @@ from linli.core.roles import Role
 from linli.core.services import audit_record
 from linli.notify.services import notify
 from linli.orders.models import (
+    PRE_SERVICE,
     SLOT_LOAD_STATES,
     Channel,
     FollowUp,
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
     from linli.core.models import User
 
 DESCRIPTION_MAX = 2000
-PRE_SERVICE = (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED, OrderStatus.ACCEPTED)
 
 
 # --- helpers -----------------------------------------------------------------

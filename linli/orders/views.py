@@ -50,6 +50,7 @@ from linli.orders.forms import (
 from linli.orders.indicators import order_indicators
 from linli.orders.models import (
     ORDER_OPEN_STATES,
+    PRE_SERVICE,
     Channel,
     Order,
     OrderEvent,
@@ -75,7 +76,6 @@ QUEUE_PAGE = 25
 LIST_PAGE = 20
 PHONE_RESULTS = 20
 MEMBER_ACTIONS = ("accept", "decline", "start", "complete")
-PRE_SERVICE = (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED, OrderStatus.ACCEPTED)
 CLOSED_STATES = (
     OrderStatus.COMPLETED,
     OrderStatus.RATED,
