@@ -187,3 +187,13 @@ def race(calls: list[Callable[[], Any]]) -> list[Any]:
     for t in threads:
         t.join()
     return results
+
+
+def browser_log_in(page: Any, base_url: str, username: str, password: str) -> None:
+    """Sign in through the login form, as a person would, and land on the home page."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    # "main": the header holds the language switch, a submit button too.
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base_url}/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from linli.core.testing import browser_log_in
 from linli.orders import services as orders
 from linli.orders.models import OrderStatus
 
@@ -26,11 +27,7 @@ def test_dispatch_from_suggestion_then_batch(live_server, browser, screenshot, c
 
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", dispatcher.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    browser_log_in(page, live_server.url, dispatcher.username, PASSWORD)
 
     page.goto(f"{live_server.url}/orders/{first.pk}/")
     page.locator("ol.ranked").wait_for()

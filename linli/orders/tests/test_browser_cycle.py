@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from linli.core.testing import browser_log_in
 from linli.orders.models import Order, OrderStatus
 
 pytestmark = [
@@ -27,11 +28,7 @@ def log_in(browser, live_server, user, name: str, width: int):
     user.save()
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    browser_log_in(page, live_server.url, user.username, PASSWORD)
     return context, page
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from linli.core.models import AuditLog
+from linli.core.testing import browser_log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,11 +26,8 @@ def test_dispatcher_search_open_and_reveal(live_server, browser, screenshot, cas
     context = browser.new_context(viewport={"width": width, "height": 800}, locale="zh-CN")
     page = context.new_page()
     page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", dispatcher.username)
-    page.fill("#id_password", PASSWORD)
     screenshot(page, f"login-{width}")
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    browser_log_in(page, live_server.url, dispatcher.username, PASSWORD)
     assert "黄小燕" in page.content()
     screenshot(page, f"home-dispatcher-{width}")
 
