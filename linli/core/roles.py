@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Role(models.TextChoices):
-    RESIDENT = "resident", _("居民")
+    RESIDENT = "resident", pgettext_lazy("role", "居民")
     VOLUNTEER = "volunteer", _("志愿者")
     LEADER = "leader", _("队长")
     DISPATCHER = "dispatcher", _("派单员")

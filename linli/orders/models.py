@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from linli.teams.models import Team
 
@@ -309,7 +310,7 @@ class Rating(models.Model):
     class Satisfaction(models.IntegerChoices):
         VERY_UNSATISFIED = 1, _("非常不满意")
         UNSATISFIED = 2, _("不满意")
-        NEUTRAL = 3, _("一般")
+        NEUTRAL = 3, pgettext_lazy("satisfaction", "一般")
         SATISFIED = 4, _("满意")
         VERY_SATISFIED = 5, _("非常满意")
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from pypinyin import lazy_pinyin
 
 from linli.people import ages
@@ -157,7 +158,7 @@ class Resident(models.Model):
 
     class Meta:
         verbose_name = _("居民")
-        verbose_name_plural = _("居民")
+        verbose_name_plural = pgettext_lazy("plural", "居民")
         ordering = ["name", "pk"]
         constraints = [
             models.UniqueConstraint(

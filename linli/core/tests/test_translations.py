@@ -101,3 +101,26 @@ def test_catalog_is_in_step_with_the_source(tmp_path):
     assert not fresh - committed, (
         f"strings missing from the catalog: {sorted(fresh - committed)[:20]}"
     )
+
+
+@pytest.mark.django_db
+def test_one_chinese_word_two_english_meanings(client):
+    """居民 is the role (Resident) and the register (Residents); 一般 is an
+    urgency (Normal) and a rating (Fair): contexts keep them apart."""
+    from django.utils import translation
+
+    from linli.core.roles import Role
+    from linli.core.testing import make_cast
+    from linli.orders.models import Rating, Urgency
+
+    with translation.override("en"):
+        assert str(Role.RESIDENT.label) == "Resident"
+        assert str(Rating.Satisfaction.NEUTRAL.label) == "Fair"
+        assert str(Urgency.NORMAL.label) == "Normal"
+    with translation.override("zh-hans"):
+        assert str(Role.RESIDENT.label) == "居民"
+        assert str(Rating.Satisfaction.NEUTRAL.label) == "一般"
+    cast = make_cast()
+    client.force_login(cast.a.dispatcher)
+    page = client.get("/people/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<h1>Residents</h1>" in page
