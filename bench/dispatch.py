@@ -18,9 +18,14 @@ capacity-expanded matrix fits (``--exact auto``: up to 15 M cells, i.e. the
 memory, slots assigned and total / maximum km, plus the ratios greedy/engine
 and engine/exact.  Each method runs in forked child processes: wall time and
 peak-RSS growth (``rss_peak_mb``) come from untraced runs (the fastest of
-``--repeat``), ``peak_mb`` from one more run under ``tracemalloc``.  Needs no
+``--repeat``), ``peak_mb`` from one more run under ``tracemalloc``; ``cpu_s`` is the
+process CPU time of the timed run and ``steal_pct`` the share of all CPU time
+the hypervisor took for other guests while the method ran (``/proc/stat``):
+when it is high, the machine is shared and wall times are stretched.  Needs no
 Django; ``--json`` prints one JSON object (keys ``engine``, ``greedy``,
-``exact`` -- null when skipped -- plus ``config`` and ``ratios``).
+``exact`` -- null when skipped -- plus ``config``, ``ratios`` and
+``machine``: milliseconds for three fixed workloads, to compare runs made on
+different machines).
 """
 
 from __future__ import annotations
@@ -162,6 +167,55 @@ def make_city(
     return slots, members, BENCH_WEIGHTS
 
 
+def machine_speed() -> dict[str, float]:
+    """Milliseconds (fastest of 3) for three fixed workloads, printed beside
+    the figures so that runs on different machines can be compared: the
+    engine's time is mostly many small numpy calls, which a slow or busy
+    virtual machine stretches far more than one big compiled call."""
+    rng = np.random.default_rng(0)
+    big = rng.random(1_000_000)
+    small = rng.random(100)
+
+    def python_loop() -> None:
+        total = 0
+        for i in range(2_000_000):
+            total += i
+
+    def small_numpy() -> None:
+        for _ in range(20_000):
+            np.add(small, small)
+
+    def sort_1m() -> None:
+        np.sort(big)
+
+    out = {}
+    for name, fn in [
+        ("python_2m_adds_ms", python_loop),
+        ("numpy_20k_small_calls_ms", small_numpy),
+        ("numpy_sort_1m_ms", sort_1m),
+    ]:
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        out[name] = round(best * 1000, 1)
+    return out
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(steal, total) jiffies of all CPUs so far, from /proc/stat (0, 0 where
+    there is none).  Steal is time the hypervisor gave this machine's CPUs to
+    someone else: on a shared host it stretches wall times."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    steal = fields[7] if len(fields) > 7 else 0
+    return steal, sum(fields[:8])
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -173,10 +227,12 @@ def _child(fn: Callable[[], Plan], traced: bool, conn: Any) -> None:
         if traced:
             tracemalloc.start()
         t0 = time.perf_counter()
+        c0 = time.process_time()
         plan = fn()
         wall = time.perf_counter() - t0
         out: dict[str, Any] = {
             "wall_s": wall,
+            "cpu_s": time.process_time() - c0,
             "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss0,
             "assigned": plan.n_assigned,
             "total_km": plan.total_km,
@@ -199,6 +255,7 @@ def measure(fn: Callable[[], Plan], repeat: int = 1) -> dict[str, Any]:
     run for the tracemalloc peak.  Each run is a fresh forked process."""
     ctx = mp.get_context("fork")
     timed: dict[str, Any] | None = None
+    steal0, total0 = _cpu_ticks()
     for traced in [False] * max(1, repeat) + [True]:
         recv, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_child, args=(fn, traced, send))
@@ -213,6 +270,8 @@ def measure(fn: Callable[[], Plan], repeat: int = 1) -> dict[str, Any]:
         elif timed is None or result["wall_s"] < timed["wall_s"]:
             timed = result
     assert timed is not None
+    steal1, total1 = _cpu_ticks()
+    timed["steal_pct"] = 100.0 * (steal1 - steal0) / max(total1 - total0, 1)
     return timed
 
 
@@ -255,6 +314,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ratios["engine_over_exact_cost"] = eng["total_cost"] / ex["total_cost"]
         ratios["assigned_engine_minus_exact"] = eng["assigned"] - ex["assigned"]
     out["ratios"] = ratios
+    out["machine"] = machine_speed()
     return out
 
 
@@ -266,7 +326,8 @@ def _print_table(out: dict[str, Any]) -> None:
         f"{cfg['scenario']}{hot}, seed {cfg['seed']}, multi-slot share {cfg['multi']}"
     )
     print(
-        f"{'method':8} {'wall_s':>8} {'peak_mb':>8} {'rss_mb':>8} {'assigned':>8} {'total_km':>12} {'max_km':>8}"
+        f"{'method':8} {'wall_s':>8} {'cpu_s':>8} {'steal%':>6} {'peak_mb':>8} {'rss_mb':>8} "
+        f"{'assigned':>8} {'total_km':>12} {'max_km':>8}"
     )
     for name in ("engine", "greedy", "exact"):
         r = out[name]
@@ -277,11 +338,13 @@ def _print_table(out: dict[str, Any]) -> None:
             print(f"{name:8} ERROR {r['error']}")
             continue
         print(
-            f"{name:8} {r['wall_s']:8.3f} {r['peak_mb']:8.1f} {r['rss_peak_mb']:8.1f} "
+            f"{name:8} {r['wall_s']:8.3f} {r['cpu_s']:8.3f} {r['steal_pct']:6.1f} "
+            f"{r['peak_mb']:8.1f} {r['rss_peak_mb']:8.1f} "
             f"{r['assigned']:8d} {r['total_km']:12.3f} {r['max_km']:8.3f}"
         )
     for key, value in out["ratios"].items():
         print(f"{key}: {value:.6f}" if isinstance(value, float) else f"{key}: {value}")
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in out["machine"].items()))
     st = out["engine"].get("stats", {})
     if st:
         print(
