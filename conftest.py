@@ -13,6 +13,18 @@ def cast(db: None) -> Cast:
     return make_cast()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request in English leaves English active in the thread (the locale
+    middleware does not switch back): start every test in the default."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 # --- browser tests -------------------------------------------------------
 # Playwright drives Debian's Chromium (scripts/test-deps installs it); it
 # never downloads a browser of its own.

@@ -6,10 +6,34 @@ import secrets
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.roles import COMMUNITY_ROLES, Role
+
+
+class LocalizedName:
+    """For vocabulary kept as data (catalog items, skills, care tags, center
+    functions): ``name`` is Chinese, ``name_en`` its optional English form.
+    ``label`` (and ``str()``) give the one for the active language, falling
+    back to Chinese."""
+
+    name: str
+    name_en: str
+
+    @property
+    def label(self) -> str:
+        return self.localized(self.name, self.name_en)
+
+    @staticmethod
+    def localized(zh: str, en: str) -> str:
+        """``en`` on English pages when there is one, else ``zh``."""
+        if en and (translation.get_language() or "").lower().startswith("en"):
+            return en
+        return zh
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class User(AbstractUser):

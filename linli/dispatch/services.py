@@ -92,7 +92,7 @@ def suggestions_for_order(user: User, order_id: int, k: int = 5) -> list[SlotSug
     w = weights()
     index = engine.MemberIndex(inputs.members, w)
     out = []
-    skill_name = order.item.skill.name
+    skill_name = order.item.skill.label
     for i, slot in enumerate(slots):
         result = engine.suggest(
             i, inputs.slots, inputs.members, w, k=k, excluded=inputs.excluded, index=index
@@ -191,7 +191,7 @@ def batch_dispatch(
                 member=inputs.member_rows[a.member_id],
                 cost=a.cost,
                 breakdown=a.breakdown,
-                reasons=explain(a.breakdown, slot.order.item.skill.name),
+                reasons=explain(a.breakdown, slot.order.item.skill.label),
             )
         )
     for u in result.unassigned:

@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.models import LocalizedName
+
 
 class Center(models.Model):
     class Kind(models.TextChoices):
@@ -95,11 +97,12 @@ class Center(models.Model):
         return None
 
 
-class Function(models.Model):
+class Function(LocalizedName, models.Model):
     """A center function: one of the eight every center has, or an optional "X"."""
 
     code = models.SlugField(_("编码"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=50)
+    name_en = models.CharField(_("英文名称"), max_length=100, blank=True)
     fixed = models.BooleanField(_("固定功能"), default=False)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
@@ -109,7 +112,7 @@ class Function(models.Model):
         ordering = ["-fixed", "order", "code"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
 
 
 class Room(models.Model):

@@ -59,8 +59,10 @@ class DeadlinePolicy(Schema):
 class CatalogItemOut(Schema):
     code: str
     name: str
+    name_en: str = Field(description="English name; empty where none is set.")
     icon: str
     description: str
+    description_en: str = Field(description="English description; empty where none is set.")
     fixed: bool
     community: str | None = Field(description="Code of the offering community; null if fixed.")
     team_kind: str
@@ -73,8 +75,10 @@ def catalog_item_out(i: ServiceItem) -> dict[str, object]:
     return {
         "code": i.code,
         "name": i.name,
+        "name_en": i.name_en,
         "icon": i.icon,
         "description": i.description,
+        "description_en": i.description_en,
         "fixed": i.fixed,
         "community": i.community.code if i.community_id else None,
         "team_kind": i.team_kind,
@@ -112,6 +116,7 @@ def catalog(request: HttpRequest) -> list[dict[str, object]]:
 class ItemRef(Schema):
     code: str
     name: str
+    name_en: str
     icon: str
 
 
@@ -215,7 +220,7 @@ class OrderOut(Schema):
 
 
 def _item_ref(i: ServiceItem) -> dict[str, str]:
-    return {"code": i.code, "name": i.name, "icon": i.icon}
+    return {"code": i.code, "name": i.name, "name_en": i.name_en, "icon": i.icon}
 
 
 def _user_ref(u: User | None) -> dict[str, str] | None:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli.core.models import LocalizedName
 from linli.teams.models import Team
 
 
@@ -25,13 +26,15 @@ class Urgency(models.TextChoices):
     SCHEDULED = "scheduled", _("预约")
 
 
-class ServiceItem(models.Model):
+class ServiceItem(LocalizedName, models.Model):
     """A catalog entry: the four fixed items city-wide, optional ones per community."""
 
     code = models.SlugField(_("编码"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=50)
+    name_en = models.CharField(_("英文名称"), max_length=100, blank=True)
     icon = models.CharField(_("图标"), max_length=8, blank=True, help_text=_("一个表情符号"))
     description = models.CharField(_("说明"), max_length=300, blank=True)
+    description_en = models.CharField(_("英文说明"), max_length=600, blank=True)
     fixed = models.BooleanField(_("固定项目"), default=False)
     community = models.ForeignKey(
         "network.Center",
@@ -75,7 +78,11 @@ class ServiceItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def description_label(self) -> str:
+        return self.localized(self.description, self.description_en)
 
     def deadlines(
         self,

@@ -165,7 +165,7 @@ def _check_member_can_take(member: Member, order: Order, slots: list[Slot]) -> N
         raise Conflict(_("该队员已不在岗。"), fields={"member": _("该队员已不在岗。")})
     if not member.skills.filter(pk=order.item.skill_id).exists():
         raise InvalidInput(
-            fields={"member": _("该队员没有“%(skill)s”技能。") % {"skill": order.item.skill.name}}
+            fields={"member": _("该队员没有“%(skill)s”技能。") % {"skill": order.item.skill.label}}
         )
     if any(s.member_id == member.pk and s.status != SlotStatus.CANCELLED for s in slots):
         raise Conflict(_("该队员已在本订单中。"), fields={"member": _("该队员已在本订单中。")})
@@ -309,7 +309,7 @@ def order_place(
                 _dispatchers(order.community_id),
                 "order_placed",
                 _("新订单 #%(id)s:%(item)s(%(name)s)")
-                % {"id": order.pk, "item": catalog_item.name, "name": resident.name},
+                % {"id": order.pk, "item": catalog_item.label, "name": resident.name},
                 _link(order),
             )
     except IntegrityError:
@@ -427,7 +427,7 @@ def order_dispatch(
         notify(
             recipients,
             "slot_dispatched",
-            text % {"id": order.pk, "item": order.item.name},
+            text % {"id": order.pk, "item": order.item.label},
             _link(order),
         )
     return slot
@@ -479,7 +479,7 @@ def _team_for(order: Order, team_id: int) -> Team:
         raise InvalidInput(
             fields={
                 "team": _("该服务队没有具备“%(skill)s”技能的在岗队员。")
-                % {"skill": order.item.skill.name}
+                % {"skill": order.item.skill.label}
             }
         )
     return team
@@ -568,7 +568,7 @@ def order_accept(*, actor: User, order_id: int) -> Slot:
                 _beneficiary_users(order),
                 "order_accepted",
                 _("您的订单 #%(id)s(%(item)s)已有队员接单。")
-                % {"id": order.pk, "item": order.item.name},
+                % {"id": order.pk, "item": order.item.label},
                 _link(order),
             )
     return slot
@@ -669,7 +669,7 @@ def order_complete(*, actor: User, order_id: int, note: str = "") -> Slot:
                 _beneficiary_users(order),
                 "order_completed",
                 _("订单 #%(id)s(%(item)s)已完成,请为服务打分。")
-                % {"id": order.pk, "item": order.item.name},
+                % {"id": order.pk, "item": order.item.label},
                 _link(order),
             )
     return slot
@@ -943,7 +943,7 @@ def orders_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                     _dispatchers(order.community_id),
                     "order_overdue",
                     _("订单 #%(id)s(%(item)s)已超过接单时限,请尽快处理。")
-                    % {"id": order.pk, "item": order.item.name},
+                    % {"id": order.pk, "item": order.item.label},
                     _link(order),
                 )
                 flagged += 1

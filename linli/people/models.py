@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from pypinyin import lazy_pinyin
 
+from linli.core.models import LocalizedName
 from linli.people import ages
 
 phone_validator = RegexValidator(
@@ -66,11 +67,12 @@ def name_pinyin(name: str) -> str:
     return "".join(_syllables(name))
 
 
-class CareTag(models.Model):
+class CareTag(LocalizedName, models.Model):
     """独居, 空巢, 失能, 低保, 留守儿童 … configurable by the city."""
 
     code = models.SlugField(_("编码"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=30)
+    name_en = models.CharField(_("英文名称"), max_length=60, blank=True)
 
     class Meta:
         verbose_name = _("关爱标签")
@@ -78,7 +80,7 @@ class CareTag(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
 
 
 class Household(models.Model):

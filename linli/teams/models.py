@@ -8,6 +8,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.models import LocalizedName
+
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
@@ -30,9 +32,10 @@ def validate_availability(value: object) -> None:
             )
 
 
-class Skill(models.Model):
+class Skill(LocalizedName, models.Model):
     code = models.SlugField(_("编码"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=30)
+    name_en = models.CharField(_("英文名称"), max_length=60, blank=True)
 
     class Meta:
         verbose_name = _("技能")
@@ -40,7 +43,7 @@ class Skill(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
 
 
 class Team(models.Model):

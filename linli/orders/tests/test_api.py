@@ -149,8 +149,10 @@ def test_catalog_lists_fixed_items_and_the_communitys_optional_ones(cast):
     assert repair == {
         "code": "home_repair",
         "name": "家政维修",
+        "name_en": "Home repairs",
         "icon": "🔧",
         "description": repair["description"],
+        "description_en": repair["description_en"],
         "fixed": True,
         "community": None,
         "team_kind": "convenience",
@@ -363,7 +365,12 @@ def test_order_list_filters(cast):
     summary = next(
         o for o in get(cast.a.dispatcher, "/api/v1/orders").json()["items"] if o["id"] == low.pk
     )
-    assert summary["item"] == {"code": "home_repair", "name": "家政维修", "icon": "🔧"}
+    assert summary["item"] == {
+        "code": "home_repair",
+        "name": "家政维修",
+        "name_en": "Home repairs",
+        "icon": "🔧",
+    }
     assert summary["resident"] == {"id": cast.a.person.pk, "name": cast.a.person.name}
     assert summary["community"] == "baihua" and summary["status"] == "rated"
     assert summary["slots"]["total"] == 1 and summary["slots"]["completed"] == 1
