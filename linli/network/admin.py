@@ -22,7 +22,7 @@ class CenterAdmin(admin.ModelAdmin):
 
 @admin.register(Function)
 class FunctionAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "fixed", "order")
+    list_display = ("code", "name", "name_en", "fixed", "order")
     list_filter = ("fixed",)
 
 

@@ -25,7 +25,7 @@ class ResidentAdmin(admin.ModelAdmin):
 
 @admin.register(CareTag)
 class CareTagAdmin(admin.ModelAdmin):
-    list_display = ("code", "name")
+    list_display = ("code", "name", "name_en")
 
 
 @admin.register(Household)
