@@ -31,7 +31,7 @@ from linli.orders.models import (
     Slot,
     SlotStatus,
 )
-from linli.orders.permissions import is_beneficiary_side
+from linli.orders.permissions import is_beneficiary_side, order_actions
 
 router = Router(tags=["orders"])
 
@@ -217,6 +217,11 @@ class OrderOut(Schema):
     timeline: list[EventOut]
     rating: RatingOut | None
     follow_up: FollowUpOut | None
+    actions: list[str] = Field(
+        description="What the caller may do to the order now, of cancel, reject, rate, "
+        "dispatch and close_follow_up (a member's own accept, decline, start and complete "
+        "follow their slot)."
+    )
 
 
 def _item_ref(i: ServiceItem) -> dict[str, str]:
@@ -333,6 +338,7 @@ def order_out(user: User, o: Order) -> dict[str, object]:
         "complete_deadline": o.complete_deadline,
         "slots": [_slot_out(s) for s in slots],
         "timeline": [_event_out(e) for e in o.events.all()],
+        "actions": order_actions(user, o).names(),
         "rating": None
         if rating is None
         else {

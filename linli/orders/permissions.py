@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import Q
@@ -57,3 +58,56 @@ def can_see(user: User, order: Order) -> bool:
     from linli.orders.models import Order
 
     return Order.objects.filter(visible_orders_q(user), pk=order.pk).exists()
+
+
+@dataclass(frozen=True)
+class OrderActions:
+    """What a user may do to an order as it stands, in the terms of the
+    services' own guards: a page shows these buttons, the API lists them,
+    and a test holds them to what the services accept."""
+
+    cancel: bool = False
+    cancel_needs_reason: bool = False
+    reject: bool = False
+    rate: bool = False
+    dispatch: bool = False
+    close_follow_up: bool = False
+    # Teams a leader (not a dispatcher) may dispatch to; None = any.
+    led_teams: frozenset[int] | None = None
+
+    NAMES = ("cancel", "reject", "rate", "dispatch", "close_follow_up")
+
+    def names(self) -> list[str]:
+        return [n for n in self.NAMES if getattr(self, n)]
+
+
+def order_actions(user: User, order: Order) -> OrderActions:
+    """The order-level actions open to ``user`` (a member's own accept /
+    decline / start / complete are in ``selectors.task_for``)."""
+    from linli.orders.models import PRE_SERVICE, OrderStatus, SlotStatus
+    from linli.teams.models import Team
+
+    status = order.status
+    manager = manages_community(user, order.community_id)
+    beneficiary = is_beneficiary_side(user, order)
+    led: frozenset[int] | None = None
+    if not manager and user.role == Role.LEADER and user.community_id == order.community_id:
+        led = frozenset(Team.objects.filter(leader=user).values_list("pk", flat=True))
+    slots = list(order.slots.all())
+    open_slot = any(s.status == SlotStatus.OPEN for s in slots)
+    pending = status in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED)
+    follow_up = getattr(order, "follow_up", None)
+    return OrderActions(
+        cancel=(beneficiary and status in PRE_SERVICE)
+        or (manager and status in (*PRE_SERVICE, OrderStatus.IN_SERVICE)),
+        cancel_needs_reason=manager,
+        reject=manager
+        and pending
+        and all(
+            s.status in (SlotStatus.OPEN, SlotStatus.ASSIGNED, SlotStatus.OFFERED) for s in slots
+        ),
+        rate=beneficiary and status == OrderStatus.COMPLETED,
+        dispatch=pending and open_slot and (manager or bool(led)),
+        close_follow_up=manager and follow_up is not None and follow_up.closed_at is None,
+        led_teams=led,
+    )

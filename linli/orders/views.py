@@ -50,7 +50,6 @@ from linli.orders.forms import (
 from linli.orders.indicators import order_indicators
 from linli.orders.models import (
     ORDER_OPEN_STATES,
-    PRE_SERVICE,
     Channel,
     Order,
     OrderEvent,
@@ -61,11 +60,16 @@ from linli.orders.models import (
     SlotStatus,
     Urgency,
 )
-from linli.orders.permissions import is_beneficiary_side, manages_community, own_resident_ids
+from linli.orders.permissions import (
+    is_beneficiary_side,
+    manages_community,
+    order_actions,
+    own_resident_ids,
+)
 from linli.orders.selectors import catalog_for, dispatch_choices, order_get, order_list
 from linli.people.models import Guardianship, Resident
 from linli.people.selectors import MaskedResident, resident_get, resident_list
-from linli.teams.models import Member, Team
+from linli.teams.models import Member
 
 if TYPE_CHECKING:
     from linli.core.models import User
@@ -359,38 +363,20 @@ def _detail_context(
 ) -> dict[str, Any]:
     user = request.user
     bound = bound or {}
-    # May cancel and rate as the ordering side (a dispatcher who took it by phone, too)…
-    beneficiary = is_beneficiary_side(user, order)
-    # …but sees the resident's data unmasked only for themself or their family.
+    # Sees the resident's data unmasked only for themself or their family.
     own_side = order.resident_id in own_resident_ids(user) or (
         order.placed_by_id == user.pk and order.placed_as != PlacedAs.DISPATCHER
     )
+    allowed = order_actions(user, order)
     manager = manages_community(user, order.community_id)
-    led: set[int] | None = None
-    if not manager and user.role == Role.LEADER and user.community_id == order.community_id:
-        led = set(Team.objects.filter(leader=user).values_list("pk", flat=True))
     slots = list(order.slots.all())
     status = order.status
-    dispatchable = status in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED) and any(
-        s.status == SlotStatus.OPEN for s in slots
-    )
-    can_dispatch = dispatchable and (manager or bool(led))
     follow_up = getattr(order, "follow_up", None)
     rating = getattr(order, "rating", None)
     task = task_for(user, order, _my_team_ids(user))
     staff = manager or user.role in (Role.DISPATCHER, Role.LEADER)
-    can_cancel = (beneficiary and status in PRE_SERVICE) or (
-        manager and status in (*PRE_SERVICE, OrderStatus.IN_SERVICE)
-    )
-    can_reject = (
-        manager
-        and status in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED)
-        and all(
-            s.status in (SlotStatus.OPEN, SlotStatus.ASSIGNED, SlotStatus.OFFERED) for s in slots
-        )
-    )
-    can_rate = beneficiary and status == OrderStatus.COMPLETED
-    can_close_follow_up = manager and follow_up is not None and follow_up.closed_at is None
+    can_cancel, can_reject, can_rate = allowed.cancel, allowed.reject, allowed.rate
+    can_dispatch, can_close_follow_up = allowed.dispatch, allowed.close_follow_up
     # A failed form's errors go on top of the page; its field errors also sit at their
     # fields, unless the form is no longer shown (the state moved on).
     shown = {
@@ -414,7 +400,7 @@ def _detail_context(
         "slots": slots,
         "timeline": timeline(order),
         "hint": STATUS_HINTS.get(status, "") if own_side else "",
-        "beneficiary": beneficiary,
+        "beneficiary": is_beneficiary_side(user, order),
         "manager": manager,
         "staff": staff,
         "address": order.address if own_side else mask_address(order.address),
@@ -423,11 +409,17 @@ def _detail_context(
         "follow_up": follow_up,
         "task": task,
         "can_cancel": can_cancel,
-        "cancel_needs_reason": manager,
+        "cancel_needs_reason": allowed.cancel_needs_reason,
         "can_reject": can_reject,
         "can_rate": can_rate,
         "can_dispatch": can_dispatch,
-        "choices": dispatch_choices(user, order, led) if can_dispatch else None,
+        "choices": (
+            dispatch_choices(
+                user, order, None if allowed.led_teams is None else set(allowed.led_teams)
+            )
+            if can_dispatch
+            else None
+        ),
         # A community that dispatches by hand does not want the engine's ranking.
         "suggest": can_dispatch and policy_for(order.community_id) != DispatchPolicy.Mode.MANUAL,
         "can_close_follow_up": can_close_follow_up,
