@@ -66,12 +66,16 @@ def open_slots(community_ids: Iterable[int] | None) -> list[Slot]:
 
 
 def gather(
-    slots: list[Slot], community_ids: Iterable[int] | None, now: dt.datetime | None = None
+    slots: list[Slot],
+    community_ids: Iterable[int] | None,
+    now: dt.datetime | None = None,
+    team_ids: Iterable[int] | None = None,
 ) -> Inputs:
     """Engine inputs for ``slots`` and the members who could serve them.
 
     Members come from the slots' communities, or from every community when
-    the city allows dispatch across community lines.
+    the city allows dispatch across community lines; ``team_ids`` narrows
+    them to those teams (a team leader dispatches to their own teams only).
     """
     now = now or timezone.now()
     cross = getattr(settings, "LINLI_DISPATCH_CROSS_COMMUNITY", None) is not None
@@ -80,6 +84,8 @@ def gather(
     )
     if community_ids is not None and not cross:
         members_qs = members_qs.filter(team__community_id__in=list(community_ids))
+    if team_ids is not None:
+        members_qs = members_qs.filter(team_id__in=list(team_ids))
     members = list(members_qs.prefetch_related("skills"))
     member_ids = [m.pk for m in members]
 

@@ -18,7 +18,7 @@ from linli.dispatch.models import DispatchPolicy
 from linli.network.models import Center
 from linli.orders import services as order_services
 from linli.orders.models import Order, Slot
-from linli.orders.permissions import manages_community
+from linli.orders.permissions import manages_community, order_actions
 from linli.orders.selectors import order_get
 from linli.teams.models import Member
 
@@ -88,7 +88,8 @@ def suggestions_for_order(user: User, order_id: int, k: int = 5) -> list[SlotSug
     slots = [s for s in open_slots([order.community_id]) if s.order_id == order.pk]
     if not slots:
         return []
-    inputs = gather(slots, [order.community_id])
+    # A team leader may only dispatch to the teams they lead: suggest from those.
+    inputs = gather(slots, [order.community_id], team_ids=order_actions(user, order).led_teams)
     w = weights()
     index = engine.MemberIndex(inputs.members, w)
     out = []

@@ -423,6 +423,7 @@ def _detail_context(
         # A community that dispatches by hand does not want the engine's ranking.
         "suggest": can_dispatch and policy_for(order.community_id) != DispatchPolicy.Mode.MANUAL,
         "can_close_follow_up": can_close_follow_up,
+        "led_only": allowed.led_teams is not None,
         "top_errors": top_errors,
         "forms": {
             "cancel": bound.get("cancel") or ReasonForm(),

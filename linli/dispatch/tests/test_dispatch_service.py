@@ -192,3 +192,33 @@ def test_worker_applies_automatic_dispatch(cast):
     call_command("worker", "--once")
     order.refresh_from_db()
     assert order.status == OrderStatus.DISPATCHED
+
+
+def test_a_leader_is_only_suggested_the_members_of_the_teams_they_lead(cast, client):
+    from linli.teams.models import Team
+
+    own = add_member(cast, "own", 22.95, 111.0)
+    other_team = Team.objects.create(
+        name="另一队", kind="convenience", community=cast.a.center, leader=None
+    )
+    stranger = add_member(cast, "stranger", 22.9205, 110.9905)  # nearer
+    stranger.team = other_team
+    stranger.save()
+    order = place(cast)
+    [by_dispatcher] = suggestions_for_order(cast.a.dispatcher, order.pk)
+    assert stranger.pk in [c.member.pk for c in by_dispatcher.candidates]
+    [by_leader] = suggestions_for_order(cast.a.leader, order.pk)
+    ids = [c.member.pk for c in by_leader.candidates]
+    assert own.pk in ids and stranger.pk not in ids
+    client.force_login(cast.a.leader)
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert "只列出您带领的服务队的队员。" in page
+
+
+def test_a_leader_whose_teams_lack_the_skill_is_told_so(cast, client):
+    order = place(cast, item="health_clinic")  # nobody in a.team has it
+    [by_leader] = suggestions_for_order(cast.a.leader, order.pk)
+    assert by_leader.candidates == [] and by_leader.reason == "no_skill"
+    client.force_login(cast.a.leader)
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert "您带领的服务队中没有具备“健康义诊”技能的在岗队员" in page
