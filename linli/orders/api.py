@@ -31,7 +31,7 @@ from linli.orders.models import (
     Slot,
     SlotStatus,
 )
-from linli.orders.permissions import is_beneficiary_side, order_actions
+from linli.orders.permissions import action_names, is_beneficiary_side
 
 router = Router(tags=["orders"])
 
@@ -218,9 +218,9 @@ class OrderOut(Schema):
     rating: RatingOut | None
     follow_up: FollowUpOut | None
     actions: list[str] = Field(
-        description="What the caller may do to the order now, of cancel, reject, rate, "
-        "dispatch and close_follow_up (a member's own accept, decline, start and complete "
-        "follow their slot)."
+        description="What the caller may do to the order now: of cancel, reject, rate, "
+        "dispatch and close_follow_up, then a member's own accept, decline, start and "
+        "complete on their slot."
     )
 
 
@@ -338,7 +338,7 @@ def order_out(user: User, o: Order) -> dict[str, object]:
         "complete_deadline": o.complete_deadline,
         "slots": [_slot_out(s) for s in slots],
         "timeline": [_event_out(e) for e in o.events.all()],
-        "actions": order_actions(user, o).names(),
+        "actions": action_names(user, o),
         "rating": None
         if rating is None
         else {

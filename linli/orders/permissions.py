@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
+from linli.core.masking import mask_address
 from linli.core.roles import Role
+from linli.orders.models import ORDER_OPEN_STATES, OrderStatus, SlotStatus
+from linli.teams.models import Member
 
 if TYPE_CHECKING:
     from linli.core.models import User
-    from linli.orders.models import Order
+    from linli.orders.models import Order, Slot
 
 
 def manages_community(user: User, community_id: int) -> bool:
@@ -81,10 +84,23 @@ class OrderActions:
         return [n for n in self.NAMES if getattr(self, n)]
 
 
+MEMBER_ACTION_NAMES = ("accept", "decline", "start", "complete")
+
+
+def action_names(user: User, order: Order) -> list[str]:
+    """Everything ``user`` may do to ``order`` now: the order-level actions,
+    then the member's own on their slot (what the API's ``actions`` lists)."""
+    names = order_actions(user, order).names()
+    task = task_for(user, order, my_team_ids(user))
+    if task is not None:
+        names += [n for n in MEMBER_ACTION_NAMES if getattr(task, f"can_{n}")]
+    return names
+
+
 def order_actions(user: User, order: Order) -> OrderActions:
     """The order-level actions open to ``user`` (a member's own accept /
-    decline / start / complete are in ``selectors.task_for``)."""
-    from linli.orders.models import PRE_SERVICE, OrderStatus, SlotStatus
+    decline / start / complete are in :func:`task_for`)."""
+    from linli.orders.models import PRE_SERVICE
     from linli.teams.models import Team
 
     status = order.status
@@ -111,3 +127,74 @@ def order_actions(user: User, order: Order) -> OrderActions:
         close_follow_up=manager and follow_up is not None and follow_up.closed_at is None,
         led_teams=led,
     )
+
+
+# --- the member's side of one order -----------------------------------------------
+
+
+@dataclass
+class Task:
+    """What the signed-in member may do on one order."""
+
+    order: Order
+    slot: Slot | None
+    offered: bool = False
+    can_accept: bool = False
+    can_decline: bool = False
+    can_start: bool = False
+    can_complete: bool = False
+    waiting: bool = False
+
+    @property
+    def address(self) -> str:
+        # Masked: the member reveals it (audited) with order_contact once accepted.
+        return mask_address(self.order.address)
+
+    @property
+    def can_reveal_contact(self) -> bool:
+        return (
+            self.slot is not None
+            and self.slot.status in (SlotStatus.ACCEPTED, SlotStatus.IN_SERVICE)
+            and not self.offered
+        )
+
+
+_SLOT_PRIORITY = {
+    SlotStatus.IN_SERVICE: 0,
+    SlotStatus.ACCEPTED: 1,
+    SlotStatus.ASSIGNED: 2,
+    SlotStatus.COMPLETED: 3,
+    SlotStatus.CANCELLED: 4,
+}
+
+
+def my_team_ids(user: User) -> set[int]:
+    """The teams the user is an active member of."""
+    return set(Member.objects.filter(user=user, active=True).values_list("team_id", flat=True))
+
+
+def task_for(user: User, order: Order, team_ids: set[int]) -> Task | None:
+    """The member's slot on ``order`` (or a slot offered to their team), and the buttons."""
+    slots = list(order.slots.all())
+    mine = [s for s in slots if s.member_id and s.member.user_id == user.pk]
+    mine.sort(key=lambda s: _SLOT_PRIORITY.get(s.status, 9))
+    open_order = order.status in ORDER_OPEN_STATES
+    if mine and mine[0].status != SlotStatus.CANCELLED:
+        slot = mine[0]
+        return Task(
+            order=order,
+            slot=slot,
+            can_accept=open_order and slot.status == SlotStatus.ASSIGNED,
+            can_decline=open_order and slot.status == SlotStatus.ASSIGNED,
+            can_start=slot.status == SlotStatus.ACCEPTED
+            and order.status in (OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE),
+            can_complete=slot.status == SlotStatus.IN_SERVICE,
+            waiting=slot.status == SlotStatus.ACCEPTED
+            and order.status in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED),
+        )
+    offered = [s for s in slots if s.status == SlotStatus.OFFERED and s.offered_team_id in team_ids]
+    if offered:
+        return Task(order=order, slot=offered[0], offered=True, can_accept=True)
+    if mine:
+        return Task(order=order, slot=mine[0])
+    return None

@@ -56,20 +56,20 @@ from linli.orders.models import (
     OrderStatus,
     PlacedAs,
     Rating,
-    Slot,
     SlotStatus,
     Urgency,
 )
 from linli.orders.permissions import (
     is_beneficiary_side,
     manages_community,
+    my_team_ids,
     order_actions,
     own_resident_ids,
+    task_for,
 )
 from linli.orders.selectors import catalog_for, dispatch_choices, order_get, order_list
 from linli.people.models import Guardianship, Resident
 from linli.people.selectors import MaskedResident, resident_get, resident_list
-from linli.teams.models import Member
 
 if TYPE_CHECKING:
     from linli.core.models import User
@@ -203,73 +203,6 @@ def timeline(order: Order) -> list[Entry]:
 # --- the member's side of one order -----------------------------------------------
 
 
-@dataclass
-class Task:
-    """What the signed-in member may do on one order."""
-
-    order: Order
-    slot: Slot | None
-    offered: bool = False
-    can_accept: bool = False
-    can_decline: bool = False
-    can_start: bool = False
-    can_complete: bool = False
-    waiting: bool = False
-
-    @property
-    def address(self) -> str:
-        # Masked: the member reveals it (audited) with order_contact once accepted.
-        return mask_address(self.order.address)
-
-    @property
-    def can_reveal_contact(self) -> bool:
-        return (
-            self.slot is not None
-            and self.slot.status in (SlotStatus.ACCEPTED, SlotStatus.IN_SERVICE)
-            and not self.offered
-        )
-
-
-_SLOT_PRIORITY = {
-    SlotStatus.IN_SERVICE: 0,
-    SlotStatus.ACCEPTED: 1,
-    SlotStatus.ASSIGNED: 2,
-    SlotStatus.COMPLETED: 3,
-    SlotStatus.CANCELLED: 4,
-}
-
-
-def _my_team_ids(user: User) -> set[int]:
-    return set(Member.objects.filter(user=user, active=True).values_list("team_id", flat=True))
-
-
-def task_for(user: User, order: Order, team_ids: set[int]) -> Task | None:
-    """The member's slot on ``order`` (or a slot offered to their team), and the buttons."""
-    slots = list(order.slots.all())
-    mine = [s for s in slots if s.member_id and s.member.user_id == user.pk]
-    mine.sort(key=lambda s: _SLOT_PRIORITY.get(s.status, 9))
-    open_order = order.status in ORDER_OPEN_STATES
-    if mine and mine[0].status != SlotStatus.CANCELLED:
-        slot = mine[0]
-        return Task(
-            order=order,
-            slot=slot,
-            can_accept=open_order and slot.status == SlotStatus.ASSIGNED,
-            can_decline=open_order and slot.status == SlotStatus.ASSIGNED,
-            can_start=slot.status == SlotStatus.ACCEPTED
-            and order.status in (OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE),
-            can_complete=slot.status == SlotStatus.IN_SERVICE,
-            waiting=slot.status == SlotStatus.ACCEPTED
-            and order.status in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED),
-        )
-    offered = [s for s in slots if s.status == SlotStatus.OFFERED and s.offered_team_id in team_ids]
-    if offered:
-        return Task(order=order, slot=offered[0], offered=True, can_accept=True)
-    if mine:
-        return Task(order=order, slot=mine[0])
-    return None
-
-
 # --- 群众点单: the resident ---------------------------------------------------------
 
 
@@ -373,7 +306,7 @@ def _detail_context(
     status = order.status
     follow_up = getattr(order, "follow_up", None)
     rating = getattr(order, "rating", None)
-    task = task_for(user, order, _my_team_ids(user))
+    task = task_for(user, order, my_team_ids(user))
     staff = manager or user.role in (Role.DISPATCHER, Role.LEADER)
     can_cancel, can_reject, can_rate = allowed.cancel, allowed.reject, allowed.rate
     can_dispatch, can_close_follow_up = allowed.dispatch, allowed.close_follow_up
@@ -492,7 +425,7 @@ def _task_card(
     except NotFound:
         # A declined order is no longer the member's to see.
         return render(request, "orders/_task_gone.html", {"notice": notice, "pk": pk})
-    task = task_for(request.user, order, _my_team_ids(request.user))
+    task = task_for(request.user, order, my_team_ids(request.user))
     return render(
         request,
         "orders/_task_card.html",
@@ -619,7 +552,7 @@ def complete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def tasks_view(request: HttpRequest) -> HttpResponse:
     """我的派单: offered and assigned slots, those in progress, and the history."""
     user = request.user
-    team_ids = _my_team_ids(user)
+    team_ids = my_team_ids(user)
     if user.role not in (Role.VOLUNTEER, Role.LEADER) and not team_ids:
         raise Forbidden(_("只有服务队员可以查看派单。"))
     active = order_list(user, mine=True, status=",".join(ORDER_OPEN_STATES))
