@@ -222,3 +222,4 @@ def test_a_leader_whose_teams_lack_the_skill_is_told_so(cast, client):
     client.force_login(cast.a.leader)
     page = client.get(f"/orders/{order.pk}/").content.decode()
     assert "您带领的服务队中没有具备“健康义诊”技能的在岗队员" in page
+    assert 'id="id_target"' not in page  # no empty choice and button to press
