@@ -346,3 +346,30 @@ def test_baihua_has_order_activity_through_the_services(seeded: str) -> None:
             s.pk: s.status for s in o.slots.all()
         }
     assert not Order.objects.exclude(community__code="baihua").exists()
+
+
+@pytest.mark.django_db
+def test_baihua_orders_have_weeks_of_history_in_order(seeded: str) -> None:
+    """Finished orders spread over the last four weeks with minutes between
+    their steps; open ones came in within hours and are not overdue."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from linli.orders.indicators import order_indicators
+    from linli.orders.models import ORDER_OPEN_STATES, Order, OrderStatus
+
+    now = timezone.now()
+    orders = list(Order.objects.filter(community__code="baihua").prefetch_related("events"))
+    done = [o for o in orders if o.status == OrderStatus.RATED]
+    assert min(o.created_at for o in done) < now - dt.timedelta(days=7)
+    for o in orders:
+        times = [e.at for e in sorted(o.events.all(), key=lambda e: e.pk)]
+        assert times == sorted(times) and times[-1] <= now
+        assert times[0] == o.created_at
+        if o.status in ORDER_OPEN_STATES:
+            assert o.created_at > now - dt.timedelta(hours=4) and not o.overdue
+    baihua = orders[0].community_id
+    seen = order_indicators(baihua, now - dt.timedelta(days=30), now)
+    assert seen.mean_minutes_to_accept and seen.mean_minutes_to_accept > 1
+    assert seen.mean_minutes_to_complete and seen.mean_minutes_to_complete > 30
