@@ -51,13 +51,6 @@ def _attempts(cast: Any) -> dict[str, Callable[[Any, int], Any]]:
     }
 
 
-def _who(cast: Any, who: str) -> Any:
-    if who == "city":
-        return cast.city
-    side, role = who.split(".")
-    return getattr(getattr(cast, side), role)
-
-
 def _succeeds(fn: Callable[[Any, int], Any], user: Any, pk: int) -> bool:
     try:
         with transaction.atomic():
@@ -73,8 +66,9 @@ def _succeeds(fn: Callable[[Any, int], Any], user: Any, pk: int) -> bool:
 @pytest.mark.parametrize("state", STATES)
 def test_offered_actions_are_exactly_the_ones_the_services_accept(cast, state):
     order = order_at(cast, state)
+    users = cast.all_users()
     for who in ACTORS:
-        user = _who(cast, who)
+        user = users[who]
         allowed = set(action_names(user, order))
         for name, attempt in _attempts(cast).items():
             assert _succeeds(attempt, user, order.pk) == (name in allowed), (who, name)
