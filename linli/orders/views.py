@@ -60,7 +60,6 @@ from linli.orders.models import (
     Urgency,
 )
 from linli.orders.permissions import (
-    is_beneficiary_side,
     manages_community,
     my_team_ids,
     order_actions,
@@ -333,7 +332,6 @@ def _detail_context(
         "slots": slots,
         "timeline": timeline(order),
         "hint": STATUS_HINTS.get(status, "") if own_side else "",
-        "beneficiary": is_beneficiary_side(user, order),
         "manager": manager,
         "staff": staff,
         "address": order.address if own_side else mask_address(order.address),
