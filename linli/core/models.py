@@ -15,8 +15,8 @@ from linli.core.roles import COMMUNITY_ROLES, Role
 class LocalizedName:
     """For vocabulary kept as data (catalog items, skills, care tags, center
     functions): ``name`` is Chinese, ``name_en`` its optional English form.
-    ``label`` (and ``str()``) give the one for the active language, falling
-    back to Chinese."""
+    ``label`` gives the one for the active language, falling back to Chinese
+    (each model's ``__str__`` returns it)."""
 
     name: str
     name_en: str
@@ -31,9 +31,6 @@ class LocalizedName:
         if en and (translation.get_language() or "").lower().startswith("en"):
             return en
         return zh
-
-    def __str__(self) -> str:
-        return self.label
 
 
 class User(AbstractUser):

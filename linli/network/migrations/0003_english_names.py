@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import migrations, models
 
+from linli.core.data_migrations import fill_english_names
+
 # English forms of the vocabulary the earlier data migration installed.
 FUNCTIONS_EN = {
     "party_education": "Party education",
@@ -23,13 +25,6 @@ FUNCTIONS_EN = {
 }
 
 
-def forwards(apps, schema_editor):
-    Model = apps.get_model("network", "Function")
-    for row in Model.objects.filter(code__in=FUNCTIONS_EN):
-        row.name_en = FUNCTIONS_EN[row.code]
-        row.save(update_fields=["name_en"])
-
-
 class Migration(migrations.Migration):
     dependencies = [('network', '0002_functions')]
     operations = [
@@ -38,5 +33,7 @@ class Migration(migrations.Migration):
             name="name_en",
             field=models.CharField(blank=True, max_length=100, verbose_name="英文名称"),
         ),
-        migrations.RunPython(forwards, migrations.RunPython.noop),
+        migrations.RunPython(
+            fill_english_names("network", "Function", FUNCTIONS_EN), migrations.RunPython.noop
+        ),
     ]

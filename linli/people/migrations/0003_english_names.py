@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import migrations, models
 
+from linli.core.data_migrations import fill_english_names
+
 # English forms of the vocabulary the earlier data migration installed.
 CARE_TAGS_EN = {
     "living_alone": "Lives alone",
@@ -13,13 +15,6 @@ CARE_TAGS_EN = {
 }
 
 
-def forwards(apps, schema_editor):
-    Model = apps.get_model("people", "CareTag")
-    for row in Model.objects.filter(code__in=CARE_TAGS_EN):
-        row.name_en = CARE_TAGS_EN[row.code]
-        row.save(update_fields=["name_en"])
-
-
 class Migration(migrations.Migration):
     dependencies = [('people', '0002_care_tags')]
     operations = [
@@ -28,5 +23,7 @@ class Migration(migrations.Migration):
             name="name_en",
             field=models.CharField(blank=True, max_length=60, verbose_name="英文名称"),
         ),
-        migrations.RunPython(forwards, migrations.RunPython.noop),
+        migrations.RunPython(
+            fill_english_names("people", "CareTag", CARE_TAGS_EN), migrations.RunPython.noop
+        ),
     ]

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import migrations, models
 
+from linli.core.data_migrations import fill_english_names
+
 # English forms of the vocabulary the earlier data migration installed.
 SKILLS_EN = {
     "home_repair": "Home repairs",
@@ -19,13 +21,6 @@ SKILLS_EN = {
 }
 
 
-def forwards(apps, schema_editor):
-    Model = apps.get_model("teams", "Skill")
-    for row in Model.objects.filter(code__in=SKILLS_EN):
-        row.name_en = SKILLS_EN[row.code]
-        row.save(update_fields=["name_en"])
-
-
 class Migration(migrations.Migration):
     dependencies = [('teams', '0002_skills')]
     operations = [
@@ -34,5 +29,7 @@ class Migration(migrations.Migration):
             name="name_en",
             field=models.CharField(blank=True, max_length=60, verbose_name="英文名称"),
         ),
-        migrations.RunPython(forwards, migrations.RunPython.noop),
+        migrations.RunPython(
+            fill_english_names("teams", "Skill", SKILLS_EN), migrations.RunPython.noop
+        ),
     ]
