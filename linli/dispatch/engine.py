@@ -73,36 +73,33 @@ Pipeline (the steps only change speed; the certificate makes the result
 exact):
 
 1. Candidates.  Every slot gets its ``k`` nearest feasible members from a k-d
-   tree per skill (per skill and community when crossing is forbidden).
+   tree per skill (per skill and community when crossing is forbidden).  A
+   slot in a local *shortage* (more slots of its skill within its k-th
+   nearest member than those k members can take: a hot spot) also gets
+   members at a few geometrically spaced ranks out to its ``reach`` nearest,
+   so that the first solve already lets a hot spot spill outwards.
 
-2. Warm start.  A forward auction (members are capacity classes, all
-   bidding slots bid at once, numpy) yields member prices ``P_m`` close to the
-   optimal capacity duals.  Candidate lists grow during the auction when an
-   unseen member could beat a slot's second best; past the first growth they
-   are fetched cheapest-first at current prices (lifted tree, see 5).  The
-   auction is cut short once only a handful of slots still bid.
+2. Exact solve on the graph.  A min-cost flow network (slot -> member, or
+   slot -> gadget -> member, -> sink), solved by OR-tools' cost-scaling
+   push-relabel ``SimpleMinCostFlow.SolveMaxFlowWithMinCost``: maximum flow
+   first, then minimum cost, which is the lexicographic objective without a
+   ``BIG`` arc.  Costs are rounded to integers at the finest resolution that
+   cannot overflow int64 (about 1e-9 of the largest cost at city sizes).
 
-3. Exact solve with shifted costs.  The graph keeps each slot's ``k_graph``
-   candidates cheapest at ``c + b`` with ``b = max(P - margin, 0)``, and is
-   solved exactly with LAPJVsp
-   (``scipy.sparse.csgraph.min_weight_full_bipartite_matching``) on the
-   capacity-expanded bipartite graph (``cap - load`` columns per member, an
-   (exit row, entry column) pair per gadget, a private ``BIG`` column per
-   slot, dropped when every slot can be assigned).  LAPJVsp starts from zero
-   column duals, so solving ``c + b`` instead of ``c`` is a warm start: the
-   hot spots it would otherwise untangle one long augmenting path at a time
-   are already priced.  It is exact for ``c`` because: if ``x`` is optimal
-   for ``c + b`` with duals ``(u, w)`` and every member with ``b_m > 0`` is
-   full in ``x``, then ``(u, w + b)`` is dual feasible for ``c`` and
-   complementary slack with ``x``, so ``x`` is optimal for ``c``.  The engine
-   checks that condition and, where it fails, drops those prices and repairs
-   the region around those members (see 6) or solves again
-   (``stats["price_resets"]`` counts the dropped prices).
+3. Regional re-solves.  When a round adds edges for only a few slots, the
+   next solve keeps most slots where they are: only the slots an improving
+   cycle through the new edges could visit -- within the new edges' reduced
+   costs of both ends in the residual network, Dijkstra on reduced costs,
+   split at the sink because a simple cycle passes it once -- are solved
+   again, the others keep their members.  The result is accepted only if
+   potentials settle on the whole graph (a bounded SPFA; settling proves
+   optimality, since valid potentials exclude negative cycles); otherwise a
+   wider region, then the whole graph, is solved.
 
 4. Potentials.  Shortest-path distances ``pi`` in the residual network of the
-   optimal flow (vectorised Bellman-Ford / SPFA from a virtual root; the
-   optimal residual network has no negative cycle), converted back from the
-   shifted costs, give every residual arc a reduced cost
+   optimal flow (with the ``BIG`` arcs of unassigned slots; vectorised
+   Bellman-Ford / SPFA from a virtual root; the optimal residual network has
+   no negative cycle) give every residual arc a reduced cost
    ``c_ij + pi_i - pi_j >= 0``.
 
 5. Certificate.  An arc missing from the graph keeps ``pi`` valid, and so the
@@ -126,18 +123,16 @@ exact):
 
 6. Widening.  Violating pairs (per slot the ``k_add`` lowest reduced costs,
    nearly violating pairs of the same slots included) join the graph and
-   steps 3-5 repeat, warm-started from the exact duals of the previous
-   round.  When only a few slots got new edges, step 3 first re-optimises
-   just the region around them (slots reachable over cheap edges, others
-   keep their members) and accepts the result only if potentials of the
-   *true* costs settle on the whole graph (a bounded SPFA; settling proves
-   optimality, since valid potentials exclude negative cycles); otherwise it
-   solves the whole graph.  The graph only grows and is finite, so this
-   terminates (a slot that keeps failing gets all its feasible members at
-   once, which bounds the rounds).  ``Plan.stats`` reports the counters.
+   steps 2-5 repeat.  When the first round moved many prices, every slot
+   also gets its ``k_priced`` cheapest members at those prices (lifted tree
+   as in 5), so the second solve is nearly final.  The graph only grows and
+   is finite, so this terminates (a slot that keeps failing gets all its
+   feasible members at once, which bounds the rounds).  ``Plan.stats``
+   reports the counters.
 
-Numerics: costs are float64; reduced costs are accepted down to about
-``-1e-11 * BIG`` (micrometres for city-sized instances).
+Numerics: costs are float64 (the solver sees them rounded as in 2); reduced
+costs are accepted down to about ``-1e-11 * BIG`` (micrometres for
+city-sized instances).
 
 Reasons when a slot has no feasible member (first failing filter wins)
 ======================================================================
@@ -163,8 +158,6 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 from scipy.spatial import cKDTree
 
 __all__ = [
@@ -948,7 +941,7 @@ def suggest(
 
 
 # ---------------------------------------------------------------------------
-# assign: candidates, price warm start, exact solve, certificate / widening
+# assign: candidates, exact solve, certificate / widening
 # ---------------------------------------------------------------------------
 
 
@@ -975,269 +968,6 @@ def _group(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     inv[order] = np.cumsum(flag) - 1
     counts = np.diff(np.append(np.flatnonzero(flag), len(a)))
     return sa[flag], inv, counts
-
-
-def _segments(start: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices of the storage segments [start, start+size), and where
-    each segment begins in that flat array."""
-    seg_start = np.cumsum(size) - size
-    idx = np.repeat(start - seg_start, size) + np.arange(int(size.sum()))
-    return idx, seg_start
-
-
-class _Cands:
-    """Per-slot candidate lists, grown lazily.
-
-    Slot ``s`` owns ``mem/cost/chord[start[s] : start[s] + size[s]]``: every
-    feasible member of its tree among the ``kq[s]`` nearest, i.e. every
-    feasible member within chord ``radius[s]`` (inf = the whole tree), nearest
-    first.  Storage is an append-only buffer so growing one list never
-    touches the others.  ``lb[s]`` bounds from below the cost of any member
-    outside the list.
-    """
-
-    def __init__(self, prob: _Problem, workers: int) -> None:
-        self.prob = prob
-        self.workers = workers
-        S = prob.S
-        self.start = np.zeros(S, dtype=np.int64)
-        self.size = np.zeros(S, dtype=np.int64)
-        self.kq = np.zeros(S, dtype=np.int64)
-        self.radius = np.zeros(S)
-        self.lb = np.zeros(S)
-        self.exhausted = np.zeros(S, dtype=bool)
-        self.used = 0
-        self._lifted: dict[tuple[int, int], tuple[cKDTree, float, int]] = {}
-        self.mem = np.empty(1024, dtype=np.int64)
-        self.cost = np.empty(1024)
-        self.chord = np.empty(1024)
-
-    def fill(self, slots_idx: np.ndarray, kq: np.ndarray | int) -> None:
-        """(Re)build the lists of ``slots_idx`` from their kq nearest."""
-        prob = self.prob
-        want = np.broadcast_to(np.asarray(kq, dtype=np.int64), slots_idx.shape)
-        by_key: dict[tuple[int, int], list[int]] = {}
-        for i, s in enumerate(slots_idx.tolist()):
-            by_key.setdefault(prob.slot_key[s], []).append(i)
-        for key, rows in by_key.items():
-            sel = slots_idx[rows]
-            tree, pool, tmin = prob.index.tree(key)
-            if tree is None:
-                self.size[sel] = 0
-                self.radius[sel] = np.inf
-                self.lb[sel] = np.inf
-                self.exhausted[sel] = True
-                continue
-            n = len(pool)
-            k = int(min(n, max(1, want[rows].max())))
-            d, j = _query(tree, prob.slot_xyz[sel], k, self.workers)
-            ss = np.repeat(sel, k)
-            mm = pool[j.ravel()]
-            ok = prob.feasible(ss, mm)
-            counts = ok.reshape(len(sel), k).sum(axis=1)
-            mm, ss, dd = mm[ok], ss[ok], d.ravel()[ok]
-            self._append(sel, counts, mm, prob.cost(ss, mm)[0], dd)
-            self.kq[sel] = k
-            if k >= n:
-                self.radius[sel] = np.inf
-                self.lb[sel] = np.inf
-                self.exhausted[sel] = True
-            else:
-                self.radius[sel] = d[:, -1]
-                self.lb[sel] = prob.w.per_km * _chord_km(d[:, -1]) + tmin
-
-    def fill_priced(
-        self, slots_idx: np.ndarray, kq: np.ndarray, price: np.ndarray, now: int
-    ) -> None:
-        """(Re)build lists from the kq members cheapest at current prices.
-
-        Queries a lifted 4-D tree over ``(per_km * R * xyz, term + price -
-        base)``: the 4-D distance never exceeds ``cost + price - base``, so
-        the k-th distance (+ base) bounds every member left out.  Prices only
-        rise during an auction, so a tree built a few rounds ago still gives
-        valid bounds; it is rebuilt every ``_LIFT_REFRESH`` rounds.
-        """
-        prob = self.prob
-        alpha = prob.w.per_km * EARTH_RADIUS_KM
-        by_key: dict[tuple[int, int], list[int]] = {}
-        for i, s in enumerate(slots_idx.tolist()):
-            by_key.setdefault(prob.slot_key[s], []).append(i)
-        for key, rows in by_key.items():
-            sel = slots_idx[rows]
-            tree, pool, _ = prob.index.tree(key)
-            if tree is None:
-                continue
-            got = self._lifted.get(key)
-            if got is None or now - got[2] >= _LIFT_REFRESH:
-                h = prob.index.term[pool] + price[pool]
-                base = float(h.min())
-                got = (
-                    cKDTree(np.column_stack([alpha * prob.index.xyz[pool], h - base])),
-                    base,
-                    now,
-                )
-                self._lifted[key] = got
-            lifted, base, _ = got
-            n = len(pool)
-            k = int(min(n, max(1, kq[rows].max())))
-            q = np.column_stack([alpha * prob.slot_xyz[sel], np.zeros(len(sel))])
-            d4, j = _query(lifted, q, k, self.workers)
-            ss = np.repeat(sel, k)
-            mm = pool[j.ravel()]
-            ok = prob.feasible(ss, mm)
-            counts = ok.reshape(len(sel), k).sum(axis=1)
-            mm, ss = mm[ok], ss[ok]
-            chord = np.sqrt(((prob.slot_xyz[ss] - prob.index.xyz[mm]) ** 2).sum(axis=1))
-            self._append(sel, counts, mm, prob.cost(ss, mm)[0], chord)
-            self.kq[sel] = k
-            # No "everything within a radius" claim for a price-ordered list.
-            self.radius[sel] = np.inf if k >= n else 0.0
-            self.exhausted[sel] = k >= n
-            self.lb[sel] = np.inf if k >= n else d4[:, -1] + base
-
-    def _append(
-        self, sel: np.ndarray, counts: np.ndarray, mm: np.ndarray, cc: np.ndarray, dd: np.ndarray
-    ) -> None:
-        need = self.used + len(mm)
-        if need > len(self.mem):
-            size = max(need, 2 * len(self.mem))
-            for name in ("mem", "cost", "chord"):
-                old = getattr(self, name)
-                grown = np.empty(size, dtype=old.dtype)
-                grown[: self.used] = old[: self.used]
-                setattr(self, name, grown)
-        self.start[sel] = self.used + np.cumsum(counts) - counts
-        self.size[sel] = counts
-        self.mem[self.used : need] = mm
-        self.cost[self.used : need] = cc
-        self.chord[self.used : need] = dd
-        self.used = need
-
-    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """All lists as (slot, member, cost, chord) arrays, slot-major."""
-        idx, _ = _segments(self.start, self.size)
-        slot = np.repeat(np.arange(self.prob.S), self.size)
-        return slot, self.mem[idx], self.cost[idx], self.chord[idx]
-
-
-_LIFT_REFRESH = 25  # auction rounds before a price-aware tree is rebuilt
-_BIDDING = -2  # auction state of a slot still looking for a member
-_DUMMY = -1  # settled on "unassigned"
-
-
-def _auction(
-    prob: _Problem,
-    cands: _Cands,
-    eps_schedule: Sequence[float],
-    dummy: float,
-    max_rounds: int,
-    stop_free: int = 0,
-    max_list: int = 64,
-) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Forward auction with members as capacity classes (Jacobi bidding).
-
-    Only a *warm start*: it yields member prices close to the optimal
-    capacity duals; exactness comes from the solve that follows, so the
-    budget ``max_rounds`` may cut it short.  Each bidding slot bids for its
-    best member (cost + price), offering the price plus (second best - best
-    + eps); a member keeps its ``remaining`` best offers and its price is the
-    lowest offer it holds when full, else 0.  A candidate list grows when an
-    unseen member could beat the second best.  ``eps_schedule`` runs
-    decreasing eps; between phases holders that are no longer eps-optimal
-    bid again.  Returns (member index per slot or -1, prices, counters).
-    """
-    S, M = prob.S, prob.M
-    cap = prob.index.remaining
-    slot_m = np.full(S, _BIDDING, dtype=np.int64)
-    paid = np.zeros(S)
-    price = np.zeros(M)
-    free = np.arange(S)
-    # mark[m] flags members touched this round; mark[-1], mark[-2] stand for
-    # the "dummy" / "bidding" states so slot_m can index it directly.
-    mark = np.zeros(M + 2, dtype=bool)
-    rounds = expansions = 0
-    for phase, eps in enumerate(eps_schedule):
-        if phase:
-            held = np.flatnonzero(slot_m >= 0)
-            if not len(held):
-                break
-            idx, seg = _segments(cands.start[held], cands.size[held])
-            best = np.minimum.reduceat(cands.cost[idx] + price[cands.mem[idx]], seg)
-            own = prob.cost(held, slot_m[held])[0] + price[slot_m[held]]
-            free = held[own > best + eps]
-            _release(free, slot_m, paid)
-        # The last few bidders of an auction chase each other for many rounds;
-        # the exact solve finishes them far cheaper, so stop early.
-        while len(free) > stop_free and rounds < max_rounds:
-            rounds += 1
-            size = cands.size[free]
-            idx, seg = _segments(cands.start[free], size)
-            n = len(free)
-            a1 = np.full(n, np.inf)
-            a2 = np.full(n, np.inf)
-            m1 = np.full(n, -1, dtype=np.int64)
-            has = size > 0
-            if len(idx):
-                val = cands.cost[idx] + price[cands.mem[idx]]
-                segs = seg[has]
-                a1[has] = np.minimum.reduceat(val, segs)
-                hit = np.flatnonzero(val == np.repeat(a1, size))
-                first = hit[np.searchsorted(hit, segs)]
-                m1[has] = cands.mem[idx[first]]
-                val[first] = np.inf
-                a2[has] = np.minimum.reduceat(val, segs)
-            second = np.minimum(a2, dummy)
-            grow = ~cands.exhausted[free] & (cands.lb[free] < second) & (cands.kq[free] < max_list)
-            # Grow lists in batches: every call has a fixed overhead.
-            if grow.sum() >= 32 or (grow.any() and rounds % 8 == 0) or grow.all():
-                expansions += 1
-                g = free[grow]
-                cands.fill_priced(g, np.full(len(g), max_list), price, rounds)
-            else:
-                grow[:] = False
-            take_dummy = ~grow & (a1 >= dummy)
-            slot_m[free[take_dummy]] = _DUMMY
-            bid = ~grow & ~take_dummy
-            bs, bm = free[bid], m1[bid]
-            offer = price[bm] + (second[bid] - a1[bid]) + eps
-            # Each member keeps its `cap` highest offers among holders + bids.
-            touched = _unique_sorted(bm)
-            mark[touched] = True
-            holders = np.flatnonzero(mark[slot_m])
-            mark[touched] = False
-            all_s = np.concatenate([holders, bs])
-            all_m = np.concatenate([slot_m[holders], bm])
-            all_p = np.concatenate([paid[holders], offer])
-            order = np.lexsort((-all_p, all_m))
-            all_s, sm, all_p = all_s[order], all_m[order], all_p[order]
-            new_grp = np.empty(len(sm), dtype=bool)
-            new_grp[:1] = True
-            np.not_equal(sm[1:], sm[:-1], out=new_grp[1:])
-            grp_start = np.flatnonzero(new_grp)
-            rank = np.arange(len(sm)) - np.repeat(grp_start, np.diff(np.append(grp_start, len(sm))))
-            keep = rank < cap[sm]
-            won, lost = all_s[keep], all_s[~keep]
-            slot_m[lost] = _BIDDING
-            slot_m[won] = sm[keep]
-            paid[won] = all_p[keep]
-            held_n = np.bincount(sm[keep], minlength=M)[touched]
-            low = np.full(M, np.inf)
-            np.minimum.at(low, sm[keep], all_p[keep])
-            # full: the lowest offer held; otherwise keep the reserve price
-            price[touched] = np.where(held_n >= cap[touched], low[touched], price[touched])
-            free = np.concatenate([lost, free[grow]])
-    slot_m[slot_m == _BIDDING] = _DUMMY
-    held = slot_m >= 0
-    full = np.bincount(slot_m[held], minlength=M) >= cap
-    price[~full] = 0.0
-    return slot_m, price, {"auction_rounds": rounds, "auction_expansions": expansions}
-
-
-def _release(slots_idx: np.ndarray, slot_m: np.ndarray, paid: np.ndarray) -> None:
-    """Put slots back to bidding.  Their members keep their current price as
-    a reserve: dropping it to 0 would throw away what earlier phases learnt."""
-    slot_m[slots_idx] = _BIDDING
-    paid[slots_idx] = 0.0
 
 
 class _Graph:
@@ -1273,57 +1003,74 @@ class _Graph:
         return len(keys)
 
 
-def _select_graph(
-    prob: _Problem, cands: _Cands, b: np.ndarray, k_graph: int, slot_m: np.ndarray
-) -> _Graph:
-    """The graph for the first exact solve: per slot the ``k_graph``
-    candidates cheapest at warm-start prices (cost + b), the ``k_graph``
-    members of its whole tree that look cheapest at those prices (lifted
-    tree, so hot-spot slots see the far members they will need), and the
-    auction's own choice."""
-    slot, mem, cost, chord = cands.flat()
-    value = cost + b[mem]
-    order = np.lexsort((value, slot))
-    first = np.cumsum(cands.size) - cands.size
-    rank = np.arange(len(order)) - first[slot[order]]
-    keep = np.zeros(len(order), dtype=bool)
-    keep[order[rank < k_graph]] = True
-    # Radius that is still fully covered: below the nearest dropped candidate.
-    radius = cands.radius.copy()
-    dropped = ~keep
-    if dropped.any():
-        near = np.full(prob.S, np.inf)
-        np.minimum.at(near, slot[dropped], chord[dropped])
-        radius = np.minimum(radius, near)
-    chosen = slot_m >= 0
-    parts_s = [slot[keep], np.flatnonzero(chosen)]
-    parts_m = [mem[keep], slot_m[chosen]]
+def _initial_graph(prob: _Problem, k: int, reach: int, rings: int, workers: int) -> _Graph:
+    """The first graph: per slot its ``k`` nearest feasible members (all of
+    them, so the graph's radius claim holds).  Slots in a *shortage* -- more
+    slots of their key within the k-th nearest member than those k members
+    can take -- also get members at ``rings`` geometrically spaced ranks out
+    to the ``reach`` nearest, so a hot spot spills outwards in the very first
+    solve and its prices are nearly right from the start."""
+    radius = np.zeros(prob.S)
+    rem = prob.index.remaining
+    parts_s, parts_m = [], []
+    for key, group in prob.groups().items():
+        tree, pool, _ = prob.index.tree(key)
+        if tree is None:
+            radius[group] = np.inf
+            continue
+        n = len(pool)
+        near = min(n, k)
+        pts = prob.slot_xyz[group]
+        d, j = _query(tree, pts, near, workers)
+        parts_s.append(np.repeat(group, near))
+        parts_m.append(pool[j.ravel()])
+        radius[group] = np.inf if near >= n else d[:, -1]
+        kq = min(n, reach)
+        if kq <= near or rings <= 0:
+            continue
+        demand = cKDTree(pts).query_ball_point(pts, d[:, -1], return_length=True)
+        short = np.flatnonzero(demand > rem[pool[j]].sum(axis=1))
+        if not len(short):
+            continue
+        _, jf = _query(tree, pts[short], kq, workers)
+        ranks = _unique_sorted(np.geomspace(near, kq - 1, rings).astype(np.int64))
+        parts_s.append(np.repeat(group[short], len(ranks)))
+        parts_m.append(pool[jf[:, ranks].ravel()])
+    if not parts_s:
+        empty = np.empty(0, dtype=np.int64)
+        return _Graph(prob, empty, empty, radius)
+    ss, mm = np.concatenate(parts_s), np.concatenate(parts_m)
+    ok = prob.feasible(ss, mm)
+    return _Graph(prob, ss[ok], mm[ok], radius)
+
+
+def _priced_edges(
+    prob: _Problem, price: np.ndarray, k: int, workers: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per slot of a key with priced members, its ``k`` cheapest feasible
+    members at those prices (cost + price), from a lifted 4-D k-d tree over
+    ``(per_km * R * xyz, term + price)`` (its 4-D distance never exceeds the
+    priced cost, so the nearest points are the cheapest up to that slack)."""
     alpha = prob.w.per_km * EARTH_RADIUS_KM
-    priced = b > 0
-    # Only slots whose list is price-ordered (it grew in the auction) or whose
-    # candidates carry prices can gain from the whole-tree look.
-    touched = np.zeros(prob.S, dtype=bool)
-    touched[slot[priced[mem]]] = True
-    touched |= (cands.radius == 0) & (cands.size > 0)
-    if priced.any():
-        for key, group in prob.groups().items():
-            tree, pool, _ = prob.index.tree(key)
-            group = group[touched[group]]
-            if tree is None or not len(group) or not priced[pool].any():
-                continue
-            h = prob.index.term[pool] + b[pool]
-            lifted = cKDTree(np.column_stack([alpha * prob.index.xyz[pool], h - h.min()]))
-            k = min(len(pool), 2 * k_graph)
-            q = np.column_stack([alpha * prob.slot_xyz[group], np.zeros(len(group))])
-            _, j = _query(lifted, q, k, cands.workers)
-            ss = np.repeat(group, k)
-            mm = pool[j.ravel()]
-            ok = prob.feasible(ss, mm)
-            ss, mm = ss[ok], mm[ok]
-            top_s, top_m = _take_most_negative(ss, mm, prob.cost(ss, mm)[0] + b[mm], k_graph)
-            parts_s.append(top_s)
-            parts_m.append(top_m)
-    return _Graph(prob, np.concatenate(parts_s), np.concatenate(parts_m), radius)
+    out_s, out_m = [], []
+    for key, group in prob.groups().items():
+        tree, pool, _ = prob.index.tree(key)
+        if tree is None or not (price[pool] > 0).any():
+            continue
+        h = prob.index.term[pool] + price[pool]
+        lifted = cKDTree(np.column_stack([alpha * prob.index.xyz[pool], h - h.min()]))
+        kq = min(len(pool), k)
+        q = np.column_stack([alpha * prob.slot_xyz[group], np.zeros(len(group))])
+        _, j = _query(lifted, q, kq, workers)
+        ss = np.repeat(group, kq)
+        mm = pool[j.ravel()]
+        ok = prob.feasible(ss, mm)
+        out_s.append(ss[ok])
+        out_m.append(mm[ok])
+    if not out_s:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    return np.concatenate(out_s), np.concatenate(out_m)
 
 
 @dataclass
@@ -1334,7 +1081,7 @@ class _Solution:
     gadget_member: np.ndarray
     gadget_used: np.ndarray
     flow: np.ndarray  # slots given to each member
-    n_matrix_edges: int
+    n_arcs: int
 
 
 def _expand_copies(
@@ -1348,26 +1095,33 @@ def _expand_copies(
     return r, starts + offs, np.repeat(w, n)
 
 
-def _lap(
+# Costs go to the min-cost flow solver as integers: the largest one times
+# (number of nodes + 2) stays below this, so neither the solver's internal
+# scaling (it multiplies costs by the node count) nor a total cost overflows
+# int64, and the rounding error per arc stays far below float64 noise for
+# city-sized instances.
+_COST_SPAN = 2.0**60
+
+
+def _min_cost_assignment(
     prob: _Problem,
     rows: np.ndarray,
     es: np.ndarray,
     em: np.ndarray,
     ec: np.ndarray,
     cap: np.ndarray,
-    big: float,
-    dummies: bool,
 ) -> tuple[np.ndarray, int]:
-    """Exact min-cost assignment of the slots ``rows`` over edges (es, em)
-    with costs ``ec`` and member capacities ``cap`` (LAPJVsp on the
-    capacity-expanded bipartite graph).  Returns (member per row or -1,
-    number of matrix entries).
+    """Exact maximum-cardinality, then minimum-cost assignment of the slots
+    ``rows`` over edges (es, em) with costs ``ec`` and member capacities
+    ``cap``.  Returns (member per row or -1, number of arcs).
 
-    ``dummies=False`` leaves out the "unassigned" columns; valid only when
-    every row can be assigned at once (LAPJVsp then raises ValueError if
-    not).  It makes the matrix much narrower, and LAPJVsp's cost per row
-    grows with the number of columns.
+    A min-cost flow network solved by OR-tools' cost-scaling push-relabel
+    (``SolveMaxFlowWithMinCost``): slot -> member (or -> gadget -> member)
+    -> sink, supplies 1 at the slots.  Costs are rounded to integers with the
+    finest resolution that cannot overflow (``_COST_SPAN``).
     """
+    from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
+
     M = prob.M
     n = len(rows)
     local = np.full(prob.S, -1, dtype=np.int64)
@@ -1379,116 +1133,48 @@ def _lap(
     edge_gadget = np.where(is_g, np.cumsum(is_g) - 1, -1)[inv]
     gadget_member = uniq[is_g] % M
     G = len(gadget_member)
-
-    # Member copy columns: min(capacity, number of things that can use it).
-    direct = edge_gadget < 0
-    deg = np.bincount(em[direct], minlength=M) + np.bincount(gadget_member, minlength=M)
-    copies = np.minimum(cap, deg)
-    col_base = np.concatenate([[0], np.cumsum(copies)])
-    C = int(col_base[-1])
-
-    parts_r, parts_c, parts_w = [], [], []
-    r, c, w = _expand_copies(er[direct], em[direct], ec[direct], copies, col_base)
-    parts_r += [r]
-    parts_c += [c]
-    parts_w += [w]  # noqa: E702
-    # slot -> gadget entry column
-    parts_r.append(er[~direct])
-    parts_c.append(C + edge_gadget[~direct])
-    parts_w.append(ec[~direct])
-    # gadget exit row -> its own entry (gadget unused) or a member copy (used)
-    g_rows = n + np.arange(G)
-    parts_r.append(g_rows)
-    parts_c.append(C + np.arange(G))
-    parts_w.append(np.zeros(G))
-    r, c, w = _expand_copies(g_rows, gadget_member, np.zeros(G), copies, col_base)
-    parts_r += [r]
-    parts_c += [c]
-    parts_w += [w]  # noqa: E702
-    # private "unassigned" column per slot
-    if dummies:
-        parts_r.append(np.arange(n))
-        parts_c.append(C + G + np.arange(n))
-        parts_w.append(np.full(n, big))
-    # +1: LAPJVsp needs non-zero weights; every row is matched once, so a
-    # constant shift does not change the optimum.
-    wts = np.concatenate(parts_w) + 1.0
-    n_cols = C + G + (n if dummies else 0)
-    if n_cols < n + G:
-        # fewer columns than rows: scipy would match the columns, not the rows
-        raise ValueError("not enough columns for a full assignment")
-    mat = coo_array(
-        (wts, (np.concatenate(parts_r), np.concatenate(parts_c))), shape=(n + G, n_cols)
-    ).tocsr()
-    _, match = min_weight_full_bipartite_matching(mat)
-
-    col_member = np.repeat(np.arange(M), copies)
-    row_col = match[:n]
+    # nodes: rows 0..n-1, members n..n+M-1, gadgets n+M.., sink n+M+G
+    sink = n + M + G
+    open_m = np.flatnonzero(cap > 0)
+    target = np.where(edge_gadget >= 0, n + M + edge_gadget, n + em)
+    tails = np.concatenate([er, n + M + np.arange(G), n + open_m])
+    heads = np.concatenate([target, n + gadget_member, np.full(len(open_m), sink)])
+    caps = np.concatenate([np.ones(len(er) + G, dtype=np.int64), cap[open_m].astype(np.int64)])
+    top = float(np.abs(ec).max(initial=0.0))
+    scale = _COST_SPAN / ((sink + 2) * top) if top > 0 else 1.0
+    costs = np.zeros(len(tails), dtype=np.int64)
+    costs[: len(er)] = np.rint(ec * scale).astype(np.int64)
+    flow = SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    supply = np.zeros(sink + 1, dtype=np.int64)
+    supply[:n] = 1
+    supply[sink] = -n
+    flow.set_nodes_supplies(np.arange(sink + 1), supply)
+    status = flow.solve_max_flow_with_min_cost()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"min-cost flow solver failed: {status}")
+    used = flow.flows(np.arange(len(er))) > 0
     member = np.full(n, -1, dtype=np.int64)
-    to_copy = row_col < C
-    member[to_copy] = col_member[row_col[to_copy]]
-    to_gadget = (row_col >= C) & (row_col < C + G)
-    member[to_gadget] = gadget_member[row_col[to_gadget] - C]
-    return member, int(mat.nnz)
+    member[er[used]] = em[used]
+    return member, len(tails)
 
 
-def _solve(
-    prob: _Problem, graph: _Graph, big: float, b: np.ndarray, dummies: bool = True
-) -> _Solution:
-    """Exact min-cost flow on the whole graph for costs ``c + b[member]``."""
-    ec = prob.cost(graph.s, graph.m)[0] + b[graph.m]
+def _solve(prob: _Problem, graph: _Graph) -> _Solution:
+    """Exact maximum-cardinality min-cost flow on the whole graph."""
+    ec = prob.cost(graph.s, graph.m)[0]
     rows = np.arange(prob.S)
-    member, nnz = _lap(prob, rows, graph.s, graph.m, ec, prob.index.remaining, big, dummies)
-    return _solution_for(prob, graph, member, None, nnz)
+    member, arcs = _min_cost_assignment(prob, rows, graph.s, graph.m, ec, prob.index.remaining)
+    return _solution_for(prob, graph, member, None, arcs)
 
 
-def _solve_local(
-    prob: _Problem,
-    graph: _Graph,
-    sol: _Solution,
-    seeds: np.ndarray,
-    reduced: np.ndarray | None,
-    slack: float,
-    big: float,
-    b: np.ndarray,
-    hops: int,
-    max_rows: int,
-) -> _Solution | None:
-    """Re-optimise only the slots near ``seeds`` (those that just got new
-    edges), the others keeping their members.  "Near" follows graph edges
-    whose reduced cost (``reduced``, per graph edge, from the previous
-    round's potentials; None = all edges) is below ``slack`` -- improving
-    cycles run along such edges -- and then the slots holding the members
-    reached.  The
-    result is optimal for the region only; the caller verifies it globally.
-    The region stops growing at ``max_rows`` slots; None when even the seeds
-    are more than that."""
+def _solve_local(prob: _Problem, graph: _Graph, sol: _Solution, rows: np.ndarray) -> _Solution:
+    """Re-optimise only the slots ``rows``, the others keeping their members
+    (see :func:`_region`).  The result is optimal for the region only; the
+    caller verifies it globally."""
     S, M = prob.S, prob.M
     slot_member = sol.slot_member
     in_r = np.zeros(S, dtype=bool)
-    in_r[seeds] = True
-    holders = np.argsort(slot_member, kind="stable")  # slots grouped by member
-    hold_start = np.searchsorted(slot_member[holders], np.arange(M))
-    hold_end = np.searchsorted(slot_member[holders], np.arange(M), side="right")
-    frontier = seeds
-    for _ in range(hops):
-        # slot -> its cheap graph members -> the slots those members hold
-        lo = np.searchsorted(graph.s, frontier)
-        hi = np.searchsorted(graph.s, frontier, side="right")
-        idx, _ = _segments(lo, hi - lo)
-        if reduced is not None:
-            idx = idx[reduced[idx] < slack]
-        mem = _unique_sorted(graph.m[idx])
-        idx, _ = _segments(hold_start[mem], hold_end[mem] - hold_start[mem])
-        nxt = _unique_sorted(holders[idx])
-        nxt = nxt[~in_r[nxt]]
-        if in_r.sum() + len(nxt) > max_rows:
-            break
-        in_r[nxt] = True
-        frontier = nxt
-    rows = np.flatnonzero(in_r)
-    if len(rows) > max_rows:
-        return None
+    in_r[rows] = True
     fixed = ~in_r & (slot_member >= 0)
     cap = prob.index.remaining - np.bincount(slot_member[fixed], minlength=M)
     # a fixed slot's member is taken for the other slots of its order
@@ -1498,10 +1184,10 @@ def _solve_local(
     clash = taken[pos] == keys if len(taken) else np.zeros(len(keys), dtype=bool)
     use = in_r[graph.s] & (cap[graph.m] > 0) & ~clash
     es, em = graph.s[use], graph.m[use]
-    member, nnz = _lap(prob, rows, es, em, prob.cost(es, em)[0] + b[em], cap, big, True)
+    member, arcs = _min_cost_assignment(prob, rows, es, em, prob.cost(es, em)[0], cap)
     combined = slot_member.copy()
     combined[rows] = member
-    return _solution_for(prob, graph, combined, None, nnz)
+    return _solution_for(prob, graph, combined, None, arcs)
 
 
 def _gadgets(prob: _Problem, graph: _Graph) -> tuple[np.ndarray, np.ndarray]:
@@ -1519,7 +1205,7 @@ def _solution_for(
     graph: _Graph,
     slot_member: np.ndarray,
     gadgets: tuple[np.ndarray, np.ndarray] | None = None,
-    n_matrix_edges: int = 0,
+    n_arcs: int = 0,
 ) -> _Solution:
     """The flow of an assignment on ``graph`` (its edges must be in it)."""
     M = prob.M
@@ -1532,9 +1218,7 @@ def _solution_for(
     gadget_used = np.zeros(len(gadget_member), dtype=bool)
     gadget_used[edge_gadget[edge_used & (edge_gadget >= 0)]] = True
     flow = np.bincount(slot_member[assigned], minlength=M)
-    return _Solution(
-        slot_member, edge_used, edge_gadget, gadget_member, gadget_used, flow, n_matrix_edges
-    )
+    return _Solution(slot_member, edge_used, edge_gadget, gadget_member, gadget_used, flow, n_arcs)
 
 
 def _spfa(
@@ -1584,30 +1268,18 @@ def _spfa(
     raise RuntimeError("negative cycle in residual graph: sparse solution not optimal")
 
 
-def _potentials(
-    prob: _Problem,
-    graph: _Graph,
-    sol: _Solution,
-    big: float,
-    eps: float,
-    b: np.ndarray,
-    max_rounds: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, float, int] | None:
-    """Potentials of the residual network of the *true* costs.
-
-    The solve used costs ``c + b``; potentials ``pi'`` of that network give
-    valid potentials for ``c`` as ``pi_m = pi'_m - b_m`` (members and their
-    gadgets), ``pi_s = pi'_s``: every arc's reduced cost is unchanged, and
-    the member -> sink arcs stay valid because ``b`` is 0 on members with
-    spare capacity (checked by the caller) and >= 0 elsewhere.
-    Returns (pi for slots, pi for members, pi of the sink, SPFA rounds), or
-    None if ``max_rounds`` ran out (see :func:`_spfa`).
-    """
+def _residual(
+    prob: _Problem, graph: _Graph, sol: _Solution, big: float
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """The residual network of the flow ``sol`` on ``graph``: (number of
+    nodes, tails, heads, costs).  Nodes: slots ``0..S-1``, members
+    ``S..S+M-1``, gadgets, then the sink; unassigned slots use their ``big``
+    "unassigned" arc."""
     S, M = prob.S, prob.M
     G = len(sol.gadget_member)
     T = S + M + G
     es, em = graph.s, graph.m
-    ec = prob.cost(es, em)[0] + b[em]
+    ec = prob.cost(es, em)[0]
     eg = sol.edge_gadget
     target = np.where(eg >= 0, S + M + eg, S + em)  # node the slot arc enters
     used = sol.edge_used
@@ -1630,23 +1302,103 @@ def _potentials(
     tails.append(np.where(un, T, sl))
     heads.append(np.where(un, sl, T))
     costs.append(np.where(un, -big, big))
-    pi, rounds = _spfa(
+    return (
         T + 1,
         np.concatenate(tails).astype(np.int64),
         np.concatenate(heads).astype(np.int64),
         np.concatenate(costs),
-        eps,
-        max_rounds,
     )
+
+
+@dataclass
+class _Potentials:
+    slot: np.ndarray
+    member: np.ndarray  # idle members lowered to the sink's potential
+    sink: float
+    node: np.ndarray  # every node of the residual network, as computed
+    rounds: int
+
+
+def _potentials(
+    prob: _Problem,
+    graph: _Graph,
+    sol: _Solution,
+    big: float,
+    eps: float,
+    max_rounds: int | None = None,
+) -> _Potentials | None:
+    """Potentials of the residual network of the flow ``sol``, or None if
+    ``max_rounds`` ran out (see :func:`_spfa`)."""
+    S, M = prob.S, prob.M
+    n, tails, heads, costs = _residual(prob, graph, sol, big)
+    pi, rounds = _spfa(n, tails, heads, costs, eps, max_rounds)
     if pi is None:
         return None
-    pi_s = pi[:S]
-    pi_m = pi[S : S + M] - b
+    T = n - 1
+    pi_m = pi[S : S + M].copy()
     # A member with no slot only has the arc member -> sink, so any potential
     # >= pi(sink) is valid; the lowest one makes the certificate easiest.
+    rem = prob.index.remaining
     idle = (sol.flow == 0) & (rem > 0)
     pi_m[idle] = np.minimum(pi_m[idle], pi[T])
-    return pi_s, pi_m, float(pi[T]), rounds
+    return _Potentials(pi[:S], pi_m, float(pi[T]), pi, rounds)
+
+
+def _region(
+    prob: _Problem,
+    graph: _Graph,
+    sol: _Solution,
+    pot: _Potentials,
+    big: float,
+    new_s: np.ndarray,
+    new_m: np.ndarray,
+    budget: float,
+) -> np.ndarray:
+    """Slots that an improving cycle through the new edges (new_s, new_m)
+    could plausibly visit.  Distances are in the residual network of
+    ``sol`` under reduced costs (``pot`` makes them non-negative); an
+    improving simple cycle through one new edge ``s -> m`` of reduced cost
+    ``r < 0`` only visits nodes ``v`` with ``d(m, v) + d(v, s) <= |r|``.  It
+    passes the sink at most once, so ``d`` is split: paths that avoid the
+    sink, and paths that reach it (into the sink: a member with spare
+    capacity) or leave it (to a member that can give a slot up).  For many
+    edges at once, ``budget`` and the nearest head / tail stand in for each
+    edge's own: a heuristic region, which the caller proves globally."""
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import dijkstra
+
+    S = prob.S
+    n, tails, heads, costs = _residual(prob, graph, sol, big)
+    pi = pot.node
+    if len(pi) != n:  # new gadgets appeared: no potentials for them yet
+        return np.empty(0, dtype=np.int64)
+    T = n - 1
+    red = np.maximum(costs + pi[tails] - pi[heads], 0.0) + 1e-12 * (1.0 + budget)
+
+    def matrix(sel: np.ndarray, reverse: bool = False) -> csr_array:
+        # residual arcs are distinct (tail, head) pairs: nothing is summed
+        t, h = (heads[sel], tails[sel]) if reverse else (tails[sel], heads[sel])
+        return csr_array((red[sel], (t, h)), shape=(n, n))
+
+    def dist(mat: csr_array, sources: np.ndarray) -> np.ndarray:
+        if not len(sources):
+            return np.full(n, np.inf)
+        return dijkstra(mat, indices=sources, min_only=True, limit=budget)
+
+    inner = (tails != T) & (heads != T)
+    fwd, back = matrix(inner), matrix(inner, reverse=True)
+    starts = _unique_sorted(S + new_m)
+    ends = _unique_sorted(new_s)
+    d_f = dist(fwd, starts)  # from the nearest head, avoiding the sink
+    d_b = dist(back, ends)  # to the nearest tail, avoiding the sink
+    to_sink = dist(matrix(inner | (heads == T), reverse=True), np.array([T]))
+    from_sink = dist(matrix(inner | (tails == T)), np.array([T]))
+    head_to_sink = float(to_sink[starts].min())
+    sink_to_tail = float(from_sink[ends].min())
+    inside = d_f + d_b <= budget
+    inside |= d_f + to_sink + sink_to_tail <= budget
+    inside |= head_to_sink + from_sink + d_b <= budget
+    return np.flatnonzero(inside[:S])
 
 
 def _take_most_negative(
@@ -1898,15 +1650,14 @@ def assign(
     excluded: Iterable[tuple[int, int]] = (),
     k: int = 8,
     index: MemberIndex | None = None,
-    k_graph: int = 8,
-    k_add: int = 4,
+    reach: int = 128,
+    rings: int = 8,
+    k_priced: int = 8,
+    k_add: int = 64,
+    slack: float = 0.1,
     exhaust_after: int = 6,
-    watch_max: int = 512,
-    auction_rounds: int = 3000,
-    auction_eps: Sequence[float] = (0.03,),
-    auction_stop: float = 0.003,
-    auction_list: int = 64,
-    local_hops: int = 6,
+    watch_max: int = 256,
+    local: bool = True,
     workers: int = -1,
 ) -> Plan:
     """Exact batch assignment: maximum number of assigned slots, then minimum
@@ -1915,22 +1666,22 @@ def assign(
     ``excluded`` holds (order_id, member_id) pairs already on orders (never
     proposed again).  Pass a cached :class:`MemberIndex` to reuse its trees.
 
-    The tuning knobs only affect speed, never the result: ``k`` initial
-    nearest candidates per slot, ``k_graph`` edges per slot handed to the
-    exact solver, ``k_add`` violating pairs added per slot and round,
-    ``exhaust_after`` rounds before a slot gets all its feasible members,
-    ``watch_max`` members per slot checked by radius before the lifted query
-    takes over, ``auction_rounds`` / ``auction_eps`` (fractions of the median
-    nearest-candidate cost) / ``auction_stop`` (share of slots left bidding
-    when it stops) / ``auction_list`` (longest candidate list it grows) for
-    the warm start, ``local_hops`` for the regional re-solve (0 = off),
-    ``workers`` for bulk k-d tree queries (-1 = all cores).
+    The tuning knobs only affect speed, never the result: ``k`` nearest
+    candidates per slot, ``rings`` further ones out to the ``reach`` nearest
+    for slots in a local shortage (0 = none), ``k_priced`` cheapest members
+    at the first solve's prices per slot when that solve moved many prices
+    (0 = none), ``k_add`` pairs added per slot and round (violating ones and,
+    for the same slots, pairs with a reduced cost below ``slack`` times the
+    median nearest-candidate cost), ``exhaust_after`` rounds before a slot
+    gets all its feasible members, ``watch_max`` members per slot checked by
+    radius before the lifted query takes over, ``local`` for the
+    regional re-solve, ``workers`` for bulk k-d tree queries (-1 =
+    all cores).
 
     ``Plan.stats`` holds ``rounds`` (whole-graph solves), ``local_rounds``
-    (accepted regional re-solves), ``price_resets``, ``widened_slots``,
-    ``exhausted_slots``, ``initial_edges``, ``edges``, ``matrix_edges``,
-    ``gadgets``, ``auction_rounds``, ``auction_expansions``, ``solve_s``,
-    ``wall_s`` and ``certified`` (always True on return).
+    (accepted regional re-solves), ``widened_slots``, ``exhausted_slots``,
+    ``initial_edges``, ``edges``, ``arcs`` (of the last solve), ``gadgets``,
+    ``solve_s``, ``wall_s`` and ``certified`` (always True on return).
     """
     t0 = time.perf_counter()
     prob = _Problem(slots, members, weights, excluded, index)
@@ -1939,132 +1690,74 @@ def assign(
         "local_rounds": 0,
         "widened_slots": 0,
         "exhausted_slots": 0,
-        "price_resets": 0,
     }
     if prob.S == 0:
         return _build_plan(prob, np.empty(0, dtype=np.int64), "engine", stats)
     big = prob.big()
-    cands = _Cands(prob, workers)
-    cands.fill(np.arange(prob.S), max(1, k))
-
-    # 1. Warm start: auction prices ~ optimal capacity duals.
-    nearest = cands.cost[cands.start[cands.size > 0]]
-    unit = float(np.median(nearest)) if len(nearest) else 1.0
-    unit = unit if unit > 0 else 1.0
-    schedule = [unit * f for f in auction_eps]
-    slot_m, price, astats = _auction(
-        prob,
-        cands,
-        schedule,
-        4.0 * prob.cmax + 1.0,
-        auction_rounds,
-        stop_free=int(auction_stop * prob.S),
-        max_list=auction_list,
-    )
-    stats.update(astats)
-    # Lower the prices by a margin so that members priced > 0 stay full at the
-    # optimum (see _solve / _potentials: that is what keeps the warm start exact).
-    margin = 10.0 * schedule[-1]
-    b = np.maximum(price - margin, 0.0)
-    graph = _select_graph(prob, cands, b, k_graph, slot_m)
+    graph = _initial_graph(prob, max(1, k), reach if rings else 0, rings, workers)
     stats["initial_edges"] = len(graph.keys)
+    # "Nearly violating" is relative to what a typical nearest pair costs.
+    nearest = np.full(prob.S, np.inf)
+    if len(graph.keys):
+        np.minimum.at(nearest, graph.s, prob.cost(graph.s, graph.m)[0])
+    nearest = nearest[np.isfinite(nearest)]
+    near_slack = slack * float(np.median(nearest)) if len(nearest) else 0.0
     checker = _Checker(prob, graph, workers, watch_max)
 
     fails = np.zeros(prob.S, dtype=np.int64)
-    # Try without the "unassigned" columns while every slot may be assignable
-    # (LAPJVsp checks that first and raises ValueError if not).
-    full_possible = True
     t_solve = 0.0
-    resets = 0  # consecutive solves rejected by the warm-start check
     sol: _Solution | None = None
-    seeds = np.empty(0, dtype=np.int64)  # slots that just got new edges
-    reduced: np.ndarray | None = None  # reduced costs of graph edges, last round
-    spfa_rounds = 100
-    zero = np.zeros(prob.M)
-    few = max(20, prob.S // 200)
-
-    def local(seed_slots: np.ndarray, flow: _Solution) -> tuple[_Solution, Any] | None:
-        """Re-optimise around ``seed_slots`` and prove the result optimal for
-        the true costs with potentials that settle within a few times the
-        usual number of rounds (else None: a full solve is needed)."""
-        trial = _solve_local(
-            prob,
-            graph,
-            flow,
-            seed_slots,
-            reduced,
-            margin,
-            big + (prob.S + 1) * float(b.max(initial=0.0)),
-            b,
-            local_hops,
-            max(100, prob.S // 4),
-        )
-        if trial is None:
-            return None
-        proof = _potentials(
-            prob, graph, trial, big, 1e-12 * big, zero, max_rounds=max(100, 2 * spfa_rounds)
-        )
-        return None if proof is None else (trial, proof)
-
+    pot: _Potentials | None = None
+    new_s = new_m = np.empty(0, dtype=np.int64)
+    budget = 0.0  # most negative reduced cost among the edges just added
+    few = max(20, prob.S // 20)
     while True:
-        pot = None
-        big_b = big
-        if sol is not None and local_hops and len(seeds) <= few:
-            # Few new edges: re-optimise around them only.
-            t1 = time.perf_counter()
-            got = local(seeds, sol)
-            t_solve += time.perf_counter() - t1
-            if got is not None:
-                sol, pot = got
-                stats["local_rounds"] += 1
+        t1 = time.perf_counter()
+        if sol is not None and pot is not None and local and len(_unique_sorted(new_s)) <= few:
+            # Few new edges: re-optimise only the region an improving cycle
+            # through them could reach, and accept the result if potentials
+            # settle on the whole graph within a few times the usual number
+            # of rounds (settling proves optimality: valid potentials exclude
+            # negative cycles).  Else try a wider region once, then solve all.
+            last = pot
+            pot = None
+            for widen in (1.0, 4.0):
+                rows = _region(prob, graph, sol, last, big, new_s, new_m, widen * budget)
+                rows = _unique_sorted(np.concatenate([rows, new_s]))
+                if len(rows) > prob.S // 2:
+                    break
+                trial = _solve_local(prob, graph, sol, rows)
+                pot = _potentials(
+                    prob, graph, trial, big, 1e-12 * big, max_rounds=max(100, 2 * last.rounds)
+                )
+                if pot is not None:
+                    sol = trial
+                    stats["local_rounds"] += 1
+                    break
+        else:
+            pot = None
         if pot is None:
             stats["rounds"] += 1
-            t1 = time.perf_counter()
-            # The "unassigned" cost must dominate the shifted costs c + b too
-            # (any value above n_slots x the largest pair cost keeps the
-            # lexicographic objective, for c and for c + b alike).
-            big_b = big + (prob.S + 1) * float(b.max(initial=0.0))
-            sol = None
-            if full_possible:
-                try:
-                    sol = _solve(prob, graph, big_b, b, dummies=False)
-                except ValueError:  # e.g. the auction ignored the same-order rule
-                    full_possible = False
-            if sol is None:
-                sol = _solve(prob, graph, big_b, b)
-            full_possible = bool((sol.slot_member >= 0).all())
-            # Exactness of the warm start: every member priced > 0 must be full.
-            over = (b > 0) & (sol.flow < prob.index.remaining)
-            if not over.any():
-                resets = 0
-                pot = _potentials(prob, graph, sol, big_b, 1e-12 * big_b, b)
-            else:
-                stats["price_resets"] += int(over.sum())
-                b = np.where(over, 0.0, b)
-                if local_hops and over.sum() <= few:
-                    # Drop those prices and repair around the members only.
-                    near = _unique_sorted(graph.s[over[graph.m]])
-                    got = local(near, sol)
-                    if got is not None:
-                        sol, pot = got
-                        big_b = big
-                        stats["local_rounds"] += 1
-            t_solve += time.perf_counter() - t1
-            if pot is None:
-                # Solve again without the offending prices; if that keeps
-                # failing, without any (b = 0 is the plain problem).
-                resets += 1
-                if resets >= 3:
-                    b = zero.copy()
-                sol = None
-                continue
+            sol = _solve(prob, graph)
+            pot = _potentials(prob, graph, sol, big, 1e-12 * big)
+        t_solve += time.perf_counter() - t1
         assert pot is not None and sol is not None
-        pi_s, pi_m, pi_t, spfa_rounds = pot
-        new_s, new_m, touched = checker.run(graph, pi_s, pi_m, 8e-12 * big_b, k_add, margin)
+        new_s, new_m, touched = checker.run(
+            graph, pot.slot, pot.member, 8e-12 * big, k_add, near_slack
+        )
         if not len(new_s):
             break
+        red = prob.cost(new_s, new_m)[0] + pot.slot[new_s] - pot.member[new_m]
+        budget = float(-red.min(initial=0.0))
         graph.add(new_s, new_m)
-        seeds = touched
+        if k_priced and len(touched) > few and stats["rounds"] + stats["local_rounds"] == 1:
+            # The first solve moved many prices: give every slot its cheapest
+            # members at those prices, so that the next solve is nearly final.
+            price = np.maximum(pot.sink - pot.member, 0.0)
+            price[sol.flow < prob.index.remaining] = 0.0
+            ps, pm = _priced_edges(prob, price, k_priced, workers)
+            graph.add(ps, pm)
+            new_s, new_m = np.concatenate([new_s, ps]), np.concatenate([new_m, pm])
         fails[touched] += 1
         stats["widened_slots"] += len(touched)
         stuck = touched[fails[touched] >= exhaust_after]
@@ -2073,16 +1766,12 @@ def assign(
             checker.radius[stuck] = np.inf
             stats["exhausted_slots"] += len(stuck)
             fails[stuck] = -(10**9)  # never again: radius is now infinite
-        # Re-solve warm from the exact duals of this round.
-        b = np.maximum(pi_t - pi_m - margin, 0.0)
-        b[sol.flow < prob.index.remaining] = 0.0
-        reduced = prob.cost(graph.s, graph.m)[0] + pi_s[graph.s] - pi_m[graph.m]
         # the flow must be re-expressed on the grown graph
         sol = _solution_for(prob, graph, sol.slot_member)
     assert sol is not None
     stats.update(
         edges=len(graph.keys),
-        matrix_edges=sol.n_matrix_edges,
+        arcs=sol.n_arcs,
         gadgets=len(sol.gadget_member),
         certified=True,
         solve_s=t_solve,
