@@ -157,7 +157,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 __all__ = [
@@ -1049,8 +1052,9 @@ def _priced_edges(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per slot of a key with priced members, its ``k`` cheapest feasible
     members at those prices (cost + price), from a lifted 4-D k-d tree over
-    ``(per_km * R * xyz, term + price)`` (its 4-D distance never exceeds the
-    priced cost, so the nearest points are the cheapest up to that slack)."""
+    ``(per_km * R * xyz, term + price)``: its 4-D distance never exceeds the
+    priced cost (less the smallest term), so its nearest points are close
+    to the cheapest ones -- a choice of edges, not a proof of anything."""
     alpha = prob.w.per_km * EARTH_RADIUS_KM
     out_s, out_m = [], []
     for key, group in prob.groups().items():
@@ -1120,8 +1124,6 @@ def _min_cost_assignment(
     -> sink, supplies 1 at the slots.  Costs are rounded to integers with the
     finest resolution that cannot overflow (``_COST_SPAN``).
     """
-    from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
-
     M = prob.M
     n = len(rows)
     local = np.full(prob.S, -1, dtype=np.int64)
@@ -1353,7 +1355,7 @@ def _region(
     new_s: np.ndarray,
     new_m: np.ndarray,
     budget: float,
-) -> np.ndarray:
+) -> np.ndarray | None:
     """Slots that an improving cycle through the new edges (new_s, new_m)
     could plausibly visit.  Distances are in the residual network of
     ``sol`` under reduced costs (``pot`` makes them non-negative); an
@@ -1363,15 +1365,13 @@ def _region(
     sink, and paths that reach it (into the sink: a member with spare
     capacity) or leave it (to a member that can give a slot up).  For many
     edges at once, ``budget`` and the nearest head / tail stand in for each
-    edge's own: a heuristic region, which the caller proves globally."""
-    from scipy.sparse import csr_array
-    from scipy.sparse.csgraph import dijkstra
-
+    edge's own: a heuristic region, which the caller proves globally.  None
+    when the new edges created gadgets, which ``pot`` has no potentials for."""
     S = prob.S
     n, tails, heads, costs = _residual(prob, graph, sol, big)
     pi = pot.node
-    if len(pi) != n:  # new gadgets appeared: no potentials for them yet
-        return np.empty(0, dtype=np.int64)
+    if len(pi) != n:
+        return None
     T = n - 1
     red = np.maximum(costs + pi[tails] - pi[heads], 0.0) + 1e-12 * (1.0 + budget)
 
@@ -1723,6 +1723,8 @@ def assign(
             pot = None
             for widen in (1.0, 4.0):
                 rows = _region(prob, graph, sol, last, big, new_s, new_m, widen * budget)
+                if rows is None:
+                    break
                 rows = _unique_sorted(np.concatenate([rows, new_s]))
                 if len(rows) > prob.S // 2:
                     break
