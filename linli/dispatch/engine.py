@@ -1006,14 +1006,18 @@ class _Graph:
         return len(keys)
 
 
-def _initial_graph(prob: _Problem, k: int, reach: int, rings: int, workers: int) -> _Graph:
+def _initial_graph(
+    prob: _Problem, k: int, reach: int, rings: int, workers: int
+) -> tuple[_Graph, int]:
     """The first graph: per slot its ``k`` nearest feasible members (all of
     them, so the graph's radius claim holds).  Slots in a *shortage* -- more
     slots of their key within the k-th nearest member than those k members
     can take -- also get members at ``rings`` geometrically spaced ranks out
     to the ``reach`` nearest, so a hot spot spills outwards in the very first
-    solve and its prices are nearly right from the start."""
+    solve and its prices are nearly right from the start.  Returns the graph
+    and the number of slots in a shortage."""
     radius = np.zeros(prob.S)
+    n_short = 0
     rem = prob.index.remaining
     parts_s, parts_m = [], []
     for key, group in prob.groups().items():
@@ -1035,16 +1039,17 @@ def _initial_graph(prob: _Problem, k: int, reach: int, rings: int, workers: int)
         short = np.flatnonzero(demand > rem[pool[j]].sum(axis=1))
         if not len(short):
             continue
+        n_short += len(short)
         _, jf = _query(tree, pts[short], kq, workers)
         ranks = _unique_sorted(np.geomspace(near, kq - 1, rings).astype(np.int64))
         parts_s.append(np.repeat(group[short], len(ranks)))
         parts_m.append(pool[jf[:, ranks].ravel()])
     if not parts_s:
         empty = np.empty(0, dtype=np.int64)
-        return _Graph(prob, empty, empty, radius)
+        return _Graph(prob, empty, empty, radius), 0
     ss, mm = np.concatenate(parts_s), np.concatenate(parts_m)
     ok = prob.feasible(ss, mm)
-    return _Graph(prob, ss[ok], mm[ok], radius)
+    return _Graph(prob, ss[ok], mm[ok], radius), n_short
 
 
 def _priced_edges(
@@ -1230,10 +1235,16 @@ def _spfa(
     cost: np.ndarray,
     eps: float,
     max_rounds: int | None = None,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, int]:
     """Shortest distances from a virtual root joined to every node by a 0-cost
     arc (so all distances start at 0).  Vectorised Bellman-Ford that only
     relaxes arcs leaving nodes improved in the previous round.
+
+    With ``start`` (earlier potentials of a nearby network) it relaxes from
+    there instead, beginning with the arcs they violate: the fixpoint is not
+    the shortest distances any more but it is just as valid a potential, and
+    after a local change it is reached in far fewer rounds.
 
     Without ``max_rounds`` a negative cycle is an error (the caller hands in
     an optimal flow).  With it, None means "not settled within max_rounds":
@@ -1243,8 +1254,12 @@ def _spfa(
     tail, head, cost = tail[order], head[order], cost[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(tail, minlength=n), out=indptr[1:])
-    dist = np.zeros(n)
-    frontier = np.flatnonzero(np.bincount(tail, minlength=n))
+    if start is None:
+        dist = np.zeros(n)
+        frontier = np.flatnonzero(np.bincount(tail, minlength=n))
+    else:
+        dist = start.copy()
+        frontier = _unique_sorted(tail[dist[tail] + cost < dist[head] - eps])
     mark = np.zeros(n, dtype=bool)
     for rounds in range(n + 1 if max_rounds is None else min(n + 1, max_rounds)):
         if not len(frontier):
@@ -1328,12 +1343,15 @@ def _potentials(
     big: float,
     eps: float,
     max_rounds: int | None = None,
+    start: _Potentials | None = None,
 ) -> _Potentials | None:
     """Potentials of the residual network of the flow ``sol``, or None if
-    ``max_rounds`` ran out (see :func:`_spfa`)."""
+    ``max_rounds`` ran out (see :func:`_spfa`; ``start``: earlier ones to
+    relax from, when the network has the same nodes)."""
     S, M = prob.S, prob.M
     n, tails, heads, costs = _residual(prob, graph, sol, big)
-    pi, rounds = _spfa(n, tails, heads, costs, eps, max_rounds)
+    init = start.node if start is not None and len(start.node) == n else None
+    pi, rounds = _spfa(n, tails, heads, costs, eps, max_rounds, init)
     if pi is None:
         return None
     T = n - 1
@@ -1588,8 +1606,12 @@ class _Checker:
             k_add,
         )
         # pairs that join the graph are no longer watched
-        gone = np.isin(self.keys, new_s * M + new_m)
-        self.keys, self.cost = self.keys[~gone], self.cost[~gone]
+        if len(self.keys):
+            joined = _unique_sorted(new_s * M + new_m)
+            pos = np.minimum(np.searchsorted(self.keys, joined), len(self.keys) - 1)
+            keep = np.ones(len(self.keys), dtype=bool)
+            keep[pos[self.keys[pos] == joined]] = False
+            self.keys, self.cost = self.keys[keep], self.cost[keep]
         return new_s, new_m, _unique_sorted(new_s)
 
     def _lifted(
@@ -1694,7 +1716,7 @@ def assign(
     if prob.S == 0:
         return _build_plan(prob, np.empty(0, dtype=np.int64), "engine", stats)
     big = prob.big()
-    graph = _initial_graph(prob, max(1, k), reach if rings else 0, rings, workers)
+    graph, n_short = _initial_graph(prob, max(1, k), reach if rings else 0, rings, workers)
     stats["initial_edges"] = len(graph.keys)
     # "Nearly violating" is relative to what a typical nearest pair costs.
     nearest = np.full(prob.S, np.inf)
@@ -1711,9 +1733,16 @@ def assign(
     new_s = new_m = np.empty(0, dtype=np.int64)
     budget = 0.0  # most negative reduced cost among the edges just added
     few = max(20, prob.S // 20)
+    reprice = bool(k_priced) and n_short > few
     while True:
         t1 = time.perf_counter()
-        if sol is not None and pot is not None and local and len(_unique_sorted(new_s)) <= few:
+        if (
+            sol is not None
+            and pot is not None
+            and local
+            and len(new_s)
+            and len(_unique_sorted(new_s)) <= few
+        ):
             # Few new edges: re-optimise only the region an improving cycle
             # through them could reach, and accept the result if potentials
             # settle on the whole graph within a few times the usual number
@@ -1730,7 +1759,7 @@ def assign(
                     break
                 trial = _solve_local(prob, graph, sol, rows)
                 pot = _potentials(
-                    prob, graph, trial, big, 1e-12 * big, max_rounds=max(100, 2 * last.rounds)
+                    prob, graph, trial, big, 1e-12 * big, max(100, 2 * last.rounds), last
                 )
                 if pot is not None:
                     sol = trial
@@ -1744,6 +1773,18 @@ def assign(
             pot = _potentials(prob, graph, sol, big, 1e-12 * big)
         t_solve += time.perf_counter() - t1
         assert pot is not None and sol is not None
+        if reprice:
+            # Hot spots: the first solve's prices are rough; rather than prove
+            # them wrong pair by pair, give every slot its cheapest members at
+            # those prices and solve the whole graph again.
+            reprice = False
+            price = np.maximum(pot.sink - pot.member, 0.0)
+            price[sol.flow < prob.index.remaining] = 0.0
+            ps, pm = _priced_edges(prob, price, k_priced, workers)
+            if graph.add(ps, pm):
+                sol = _solution_for(prob, graph, sol.slot_member)
+                pot = None
+                continue
         new_s, new_m, touched = checker.run(
             graph, pot.slot, pot.member, 8e-12 * big, k_add, near_slack
         )
@@ -1752,14 +1793,6 @@ def assign(
         red = prob.cost(new_s, new_m)[0] + pot.slot[new_s] - pot.member[new_m]
         budget = float(-red.min(initial=0.0))
         graph.add(new_s, new_m)
-        if k_priced and len(touched) > few and stats["rounds"] + stats["local_rounds"] == 1:
-            # The first solve moved many prices: give every slot its cheapest
-            # members at those prices, so that the next solve is nearly final.
-            price = np.maximum(pot.sink - pot.member, 0.0)
-            price[sol.flow < prob.index.remaining] = 0.0
-            ps, pm = _priced_edges(prob, price, k_priced, workers)
-            graph.add(ps, pm)
-            new_s, new_m = np.concatenate([new_s, ps]), np.concatenate([new_m, pm])
         fails[touched] += 1
         stats["widened_slots"] += len(touched)
         stuck = touched[fails[touched] >= exhaust_after]
