@@ -1372,50 +1372,57 @@ def _region(
     big: float,
     new_s: np.ndarray,
     new_m: np.ndarray,
-    budget: float,
+    gain: np.ndarray,
 ) -> np.ndarray | None:
     """Slots that an improving cycle through the new edges (new_s, new_m)
     could plausibly visit.  Distances are in the residual network of
     ``sol`` under reduced costs (``pot`` makes them non-negative); an
     improving simple cycle through one new edge ``s -> m`` of reduced cost
-    ``r < 0`` only visits nodes ``v`` with ``d(m, v) + d(v, s) <= |r|``.  It
-    passes the sink at most once, so ``d`` is split: paths that avoid the
-    sink, and paths that reach it (into the sink: a member with spare
-    capacity) or leave it (to a member that can give a slot up).  For many
-    edges at once, ``budget`` and the nearest head / tail stand in for each
-    edge's own: a heuristic region, which the caller proves globally.  None
-    when the new edges created gadgets, which ``pot`` has no potentials for."""
+    ``-gain < 0`` only visits nodes ``v`` with ``d(m, v) + d(v, s) <=
+    gain``.  It passes the sink at most once, so ``d`` is split: paths that
+    avoid the sink, and paths that reach it (into the sink: a member with
+    spare capacity) or leave it (to a member that can give a slot up).
+    Edges are taken in classes of similar gain (a power of two apart), each
+    class with its largest gain and its nearest head / tail standing in for
+    each edge's own: a heuristic region (cycles through several new edges
+    may leave it), which the caller proves globally.  None when the new
+    edges created gadgets, which ``pot`` has no potentials for."""
     S = prob.S
     n, tails, heads, costs = _residual(prob, graph, sol, big)
     pi = pot.node
     if len(pi) != n:
         return None
     T = n - 1
-    red = np.maximum(costs + pi[tails] - pi[heads], 0.0) + 1e-12 * (1.0 + budget)
+    top = float(gain.max(initial=0.0))
+    red = np.maximum(costs + pi[tails] - pi[heads], 0.0) + 1e-12 * (1.0 + top)
 
     def matrix(sel: np.ndarray, reverse: bool = False) -> csr_array:
         # residual arcs are distinct (tail, head) pairs: nothing is summed
         t, h = (heads[sel], tails[sel]) if reverse else (tails[sel], heads[sel])
         return csr_array((red[sel], (t, h)), shape=(n, n))
 
-    def dist(mat: csr_array, sources: np.ndarray) -> np.ndarray:
-        if not len(sources):
-            return np.full(n, np.inf)
-        return dijkstra(mat, indices=sources, min_only=True, limit=budget)
+    def dist(mat: csr_array, sources: np.ndarray, limit: float) -> np.ndarray:
+        return dijkstra(mat, indices=sources, min_only=True, limit=limit)
 
     inner = (tails != T) & (heads != T)
     fwd, back = matrix(inner), matrix(inner, reverse=True)
-    starts = _unique_sorted(S + new_m)
-    ends = _unique_sorted(new_s)
-    d_f = dist(fwd, starts)  # from the nearest head, avoiding the sink
-    d_b = dist(back, ends)  # to the nearest tail, avoiding the sink
-    to_sink = dist(matrix(inner | (heads == T), reverse=True), np.array([T]))
-    from_sink = dist(matrix(inner | (tails == T)), np.array([T]))
-    head_to_sink = float(to_sink[starts].min())
-    sink_to_tail = float(from_sink[ends].min())
-    inside = d_f + d_b <= budget
-    inside |= d_f + to_sink + sink_to_tail <= budget
-    inside |= head_to_sink + from_sink + d_b <= budget
+    sink = np.array([T])
+    to_sink = dist(matrix(inner | (heads == T), reverse=True), sink, top)
+    from_sink = dist(matrix(inner | (tails == T)), sink, top)
+    inside = np.zeros(n, dtype=bool)
+    improving = gain > 0
+    cls = np.ceil(np.log2(gain[improving] / top)).astype(np.int64)
+    es, em, eg = new_s[improving], new_m[improving], gain[improving]
+    for c in np.unique(np.maximum(cls, -20)).tolist():
+        sel = np.maximum(cls, -20) == c
+        budget = float(eg[sel].max())
+        starts = _unique_sorted(S + em[sel])
+        ends = _unique_sorted(es[sel])
+        d_f = dist(fwd, starts, budget)  # from the nearest head, avoiding the sink
+        d_b = dist(back, ends, budget)  # to the nearest tail, avoiding the sink
+        inside |= d_f + d_b <= budget
+        inside |= d_f + to_sink + float(from_sink[ends].min()) <= budget
+        inside |= float(to_sink[starts].min()) + from_sink + d_b <= budget
     return np.flatnonzero(inside[:S])
 
 
@@ -1702,7 +1709,8 @@ def assign(
 
     ``Plan.stats`` holds ``rounds`` (whole-graph solves), ``local_rounds``
     (accepted regional re-solves), ``widened_slots``, ``exhausted_slots``,
-    ``initial_edges``, ``edges``, ``arcs`` (of the last solve), ``gadgets``,
+    ``short_slots`` (in a local shortage), ``repriced`` (1 when priced edges
+    were added after the first solve), ``initial_edges``, ``edges``, ``arcs`` (of the last solve), ``gadgets``,
     ``solve_s``, ``wall_s`` and ``certified`` (always True on return).
     """
     t0 = time.perf_counter()
@@ -1717,7 +1725,7 @@ def assign(
         return _build_plan(prob, np.empty(0, dtype=np.int64), "engine", stats)
     big = prob.big()
     graph, n_short = _initial_graph(prob, max(1, k), reach if rings else 0, rings, workers)
-    stats["initial_edges"] = len(graph.keys)
+    stats.update(initial_edges=len(graph.keys), short_slots=n_short, repriced=0)
     # "Nearly violating" is relative to what a typical nearest pair costs.
     nearest = np.full(prob.S, np.inf)
     if len(graph.keys):
@@ -1731,7 +1739,7 @@ def assign(
     sol: _Solution | None = None
     pot: _Potentials | None = None
     new_s = new_m = np.empty(0, dtype=np.int64)
-    budget = 0.0  # most negative reduced cost among the edges just added
+    gain = np.empty(0)  # minus the reduced costs of the edges just added
     few = max(20, prob.S // 20)
     reprice = bool(k_priced) and n_short > few
     while True:
@@ -1751,7 +1759,7 @@ def assign(
             last = pot
             pot = None
             for widen in (1.0, 4.0):
-                rows = _region(prob, graph, sol, last, big, new_s, new_m, widen * budget)
+                rows = _region(prob, graph, sol, last, big, new_s, new_m, widen * gain)
                 if rows is None:
                     break
                 rows = _unique_sorted(np.concatenate([rows, new_s]))
@@ -1781,6 +1789,7 @@ def assign(
             price = np.maximum(pot.sink - pot.member, 0.0)
             price[sol.flow < prob.index.remaining] = 0.0
             ps, pm = _priced_edges(prob, price, k_priced, workers)
+            stats["repriced"] = 1
             if graph.add(ps, pm):
                 sol = _solution_for(prob, graph, sol.slot_member)
                 pot = None
@@ -1790,8 +1799,7 @@ def assign(
         )
         if not len(new_s):
             break
-        red = prob.cost(new_s, new_m)[0] + pot.slot[new_s] - pot.member[new_m]
-        budget = float(-red.min(initial=0.0))
+        gain = -(prob.cost(new_s, new_m)[0] + pot.slot[new_s] - pot.member[new_m])
         graph.add(new_s, new_m)
         fails[touched] += 1
         stats["widened_slots"] += len(touched)

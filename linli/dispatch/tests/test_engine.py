@@ -286,8 +286,9 @@ def _random_city(
     return slots, members
 
 
+@pytest.mark.parametrize("local", [True, False])
 @pytest.mark.parametrize("seed", range(4))
-def test_assign_matches_dense_exact_on_medium_instances(seed: int) -> None:
+def test_assign_matches_dense_exact_on_medium_instances(seed: int, local: bool) -> None:
     rng = np.random.default_rng(seed)
     slots, members = _random_city(rng, 120, 60)
     weights = Weights()
@@ -295,9 +296,65 @@ def test_assign_matches_dense_exact_on_medium_instances(seed: int) -> None:
         (int(o), int(m))
         for o, m in zip(rng.integers(1, 61, 20), rng.integers(1, 61, 20), strict=True)
     ]
-    plan = assign(slots, members, weights, excluded=excluded, k=2, rings=0)
     exact = dense_exact(slots, members, weights, excluded=excluded)
-    assert plan.n_assigned == exact.n_assigned
+    for budget in (dict(k=2, rings=0), dict(k=1, rings=0, k_add=1, slack=0.0)):
+        plan = assign(slots, members, weights, excluded=excluded, local=local, **budget)
+        assert plan.n_assigned == exact.n_assigned
+        assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
+        if not local:
+            assert plan.stats["local_rounds"] == 0
+
+
+def test_regional_resolves_are_used_and_exact() -> None:
+    """Rounds that add edges for a few slots re-solve only the region an
+    improving cycle could reach; the answer is the dense optimum all the same."""
+    used = 0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        slots, members = _random_city(rng, 120, 60)
+        plan = assign(slots, members, Weights(), k=1, rings=0, k_add=1, slack=0.0)
+        exact = dense_exact(slots, members, Weights())
+        assert plan.n_assigned == exact.n_assigned
+        assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
+        used += plan.stats["local_rounds"]
+    assert used > 0
+
+
+def test_hot_spots_reprice_and_stay_exact() -> None:
+    """Four hot spots of 60 slots each among 160 spread-out slots: the slots
+    in a shortage get far members from the start, the first solve's prices
+    bring every slot its cheapest members at those prices, and the result
+    is still the dense optimum."""
+    rng = np.random.default_rng(11)
+    members = member_arrays(
+        [
+            MemberSpec(
+                id=i + 1,
+                lat=LAT0 + rng.uniform(-0.1, 0.1),
+                lon=LON0 + rng.uniform(-0.1, 0.1),
+                skills={0},
+                load=int(rng.integers(0, 2)),
+                cap=3,
+                rating=float(rng.uniform(3, 5)),
+            )
+            for i in range(220)
+        ]
+    )
+    centers = rng.uniform(-0.06, 0.06, (4, 2))
+    spots = centers[rng.integers(0, 4, 240)] + rng.normal(0, 0.003, (240, 2))
+    spread = rng.uniform(-0.1, 0.1, (160, 2))
+    pts = np.vstack([spots, spread])
+    slots = slot_arrays(
+        [
+            SlotSpec(id=i + 1, order_id=i + 1, lat=LAT0 + y, lon=LON0 + x, skill=0)
+            for i, (x, y) in enumerate(pts.tolist())
+        ]
+    )
+    plan = assign(slots, members, Weights())
+    exact = dense_exact(slots, members, Weights())
+    assert plan.stats["short_slots"] > 0
+    assert plan.stats["repriced"] == 1
+    assert plan.n_assigned == exact.n_assigned == 400
     assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
 
 
