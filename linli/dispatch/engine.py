@@ -974,7 +974,8 @@ def _group(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 class _Graph:
-    """Edge set handed to the exact solver (sorted unique keys s * M + m).
+    """Edge set handed to the exact solver (sorted unique keys s * M + m,
+    split into ``s`` and ``m``, with each edge's ``cost``).
 
     ``radius[s]``: every feasible member of the slot's tree within this chord
     distance has an edge (used by the certificate's cheap bound).
@@ -985,6 +986,7 @@ class _Graph:
         self.keys = _unique_sorted(s * prob.M + m)
         self.radius = radius
         self._split()
+        self.cost = prob.cost(self.s, self.m)[0]
 
     def _split(self) -> None:
         self.s = self.keys // self.prob.M
@@ -998,10 +1000,15 @@ class _Graph:
         return self.keys[pos] == keys
 
     def add(self, s: np.ndarray, m: np.ndarray) -> int:
-        keys = _unique_sorted(s * self.prob.M + m)
-        keys = keys[~self.contains(keys // self.prob.M, keys % self.prob.M)]
+        M = self.prob.M
+        keys = _unique_sorted(s * M + m)
+        keys = keys[~self.contains(keys // M, keys % M)]
         if len(keys):
-            self.keys = np.sort(np.concatenate([self.keys, keys]))
+            cost = self.prob.cost(keys // M, keys % M)[0]
+            merged = np.concatenate([self.keys, keys])
+            order = np.argsort(merged, kind="stable")
+            self.keys = merged[order]
+            self.cost = np.concatenate([self.cost, cost])[order]
             self._split()
         return len(keys)
 
@@ -1168,7 +1175,7 @@ def _min_cost_assignment(
 
 def _solve(prob: _Problem, graph: _Graph) -> _Solution:
     """Exact maximum-cardinality min-cost flow on the whole graph."""
-    ec = prob.cost(graph.s, graph.m)[0]
+    ec = graph.cost
     rows = np.arange(prob.S)
     member, arcs = _min_cost_assignment(prob, rows, graph.s, graph.m, ec, prob.index.remaining)
     return _solution_for(prob, graph, member, None, arcs)
@@ -1191,7 +1198,7 @@ def _solve_local(prob: _Problem, graph: _Graph, sol: _Solution, rows: np.ndarray
     clash = taken[pos] == keys if len(taken) else np.zeros(len(keys), dtype=bool)
     use = in_r[graph.s] & (cap[graph.m] > 0) & ~clash
     es, em = graph.s[use], graph.m[use]
-    member, arcs = _min_cost_assignment(prob, rows, es, em, prob.cost(es, em)[0], cap)
+    member, arcs = _min_cost_assignment(prob, rows, es, em, graph.cost[use], cap)
     combined = slot_member.copy()
     combined[rows] = member
     return _solution_for(prob, graph, combined, None, arcs)
@@ -1296,7 +1303,7 @@ def _residual(
     G = len(sol.gadget_member)
     T = S + M + G
     es, em = graph.s, graph.m
-    ec = prob.cost(es, em)[0]
+    ec = graph.cost
     eg = sol.edge_gadget
     target = np.where(eg >= 0, S + M + eg, S + em)  # node the slot arc enters
     used = sol.edge_used
@@ -1729,7 +1736,7 @@ def assign(
     # "Nearly violating" is relative to what a typical nearest pair costs.
     nearest = np.full(prob.S, np.inf)
     if len(graph.keys):
-        np.minimum.at(nearest, graph.s, prob.cost(graph.s, graph.m)[0])
+        np.minimum.at(nearest, graph.s, graph.cost)
     nearest = nearest[np.isfinite(nearest)]
     near_slack = slack * float(np.median(nearest)) if len(nearest) else 0.0
     checker = _Checker(prob, graph, workers, watch_max)
