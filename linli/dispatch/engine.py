@@ -987,6 +987,7 @@ class _Graph:
         self.radius = radius
         self._split()
         self.cost = prob.cost(self.s, self.m)[0]
+        self._gadgets: tuple[np.ndarray, np.ndarray] | None = None
 
     def _split(self) -> None:
         self.s = self.keys // self.prob.M
@@ -1010,7 +1011,19 @@ class _Graph:
             self.keys = merged[order]
             self.cost = np.concatenate([self.cost, cost])[order]
             self._split()
+            self._gadgets = None
         return len(keys)
+
+    def gadgets(self) -> tuple[np.ndarray, np.ndarray]:
+        """(gadget number per edge or -1, member of each gadget): one gadget
+        per (order, member) pair reachable from >= 2 slots of the order."""
+        if self._gadgets is None:
+            M = self.prob.M
+            uniq, inv, counts = _group(self.prob.slot_order[self.s] * M + self.m)
+            is_g = counts >= 2
+            g_of_uniq = np.where(is_g, np.cumsum(is_g) - 1, -1)
+            self._gadgets = (g_of_uniq[inv], uniq[is_g] % M)
+        return self._gadgets
 
 
 def _initial_graph(
@@ -1126,10 +1139,14 @@ def _min_cost_assignment(
     em: np.ndarray,
     ec: np.ndarray,
     cap: np.ndarray,
+    edge_gadget: np.ndarray,
+    gadget_member: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """Exact maximum-cardinality, then minimum-cost assignment of the slots
-    ``rows`` over edges (es, em) with costs ``ec`` and member capacities
-    ``cap``.  Returns (member per row or -1, number of arcs).
+    ``rows`` over edges (es, em) with costs ``ec``, member capacities ``cap``
+    and the within-batch gadgets (gadget number per edge or -1, member of
+    each gadget; see :meth:`_Graph.gadgets`).  Returns (member per row or
+    -1, number of arcs).
 
     A min-cost flow network solved by OR-tools' cost-scaling push-relabel
     (``SolveMaxFlowWithMinCost``): slot -> member (or -> gadget -> member)
@@ -1141,11 +1158,6 @@ def _min_cost_assignment(
     local = np.full(prob.S, -1, dtype=np.int64)
     local[rows] = np.arange(n)
     er = local[es]
-    # Gadgets: (order, member) pairs reachable from >= 2 slots of the order.
-    uniq, inv, counts = _group(prob.slot_order[es] * M + em)
-    is_g = counts >= 2
-    edge_gadget = np.where(is_g, np.cumsum(is_g) - 1, -1)[inv]
-    gadget_member = uniq[is_g] % M
     G = len(gadget_member)
     # nodes: rows 0..n-1, members n..n+M-1, gadgets n+M.., sink n+M+G
     sink = n + M + G
@@ -1175,10 +1187,12 @@ def _min_cost_assignment(
 
 def _solve(prob: _Problem, graph: _Graph) -> _Solution:
     """Exact maximum-cardinality min-cost flow on the whole graph."""
-    ec = graph.cost
+    eg, gm = graph.gadgets()
     rows = np.arange(prob.S)
-    member, arcs = _min_cost_assignment(prob, rows, graph.s, graph.m, ec, prob.index.remaining)
-    return _solution_for(prob, graph, member, None, arcs)
+    member, arcs = _min_cost_assignment(
+        prob, rows, graph.s, graph.m, graph.cost, prob.index.remaining, eg, gm
+    )
+    return _solution_for(prob, graph, member, arcs)
 
 
 def _solve_local(prob: _Problem, graph: _Graph, sol: _Solution, rows: np.ndarray) -> _Solution:
@@ -1198,32 +1212,22 @@ def _solve_local(prob: _Problem, graph: _Graph, sol: _Solution, rows: np.ndarray
     clash = taken[pos] == keys if len(taken) else np.zeros(len(keys), dtype=bool)
     use = in_r[graph.s] & (cap[graph.m] > 0) & ~clash
     es, em = graph.s[use], graph.m[use]
-    member, arcs = _min_cost_assignment(prob, rows, es, em, graph.cost[use], cap)
+    eg, gm = graph.gadgets()
+    member, arcs = _min_cost_assignment(prob, rows, es, em, graph.cost[use], cap, eg[use], gm)
     combined = slot_member.copy()
     combined[rows] = member
-    return _solution_for(prob, graph, combined, None, arcs)
-
-
-def _gadgets(prob: _Problem, graph: _Graph) -> tuple[np.ndarray, np.ndarray]:
-    """(gadget number per graph edge or -1, member of each gadget): one
-    gadget per (order, member) pair reachable from >= 2 slots of the order."""
-    M = prob.M
-    uniq, inv, counts = _group(prob.slot_order[graph.s] * M + graph.m)
-    is_g = counts >= 2
-    g_of_uniq = np.where(is_g, np.cumsum(is_g) - 1, -1)
-    return g_of_uniq[inv], uniq[is_g] % M
+    return _solution_for(prob, graph, combined, arcs)
 
 
 def _solution_for(
     prob: _Problem,
     graph: _Graph,
     slot_member: np.ndarray,
-    gadgets: tuple[np.ndarray, np.ndarray] | None = None,
     n_arcs: int = 0,
 ) -> _Solution:
     """The flow of an assignment on ``graph`` (its edges must be in it)."""
     M = prob.M
-    edge_gadget, gadget_member = gadgets if gadgets is not None else _gadgets(prob, graph)
+    edge_gadget, gadget_member = graph.gadgets()
     assigned = slot_member >= 0
     edge_used = np.zeros(len(graph.keys), dtype=bool)
     if assigned.any():
