@@ -1707,22 +1707,23 @@ def assign(
     proposed again).  Pass a cached :class:`MemberIndex` to reuse its trees.
 
     The tuning knobs only affect speed, never the result: ``k`` nearest
-    candidates per slot, ``rings`` further ones out to the ``reach`` nearest
-    for slots in a local shortage (0 = none), ``k_priced`` cheapest members
-    at the first solve's prices per slot when that solve moved many prices
-    (0 = none), ``k_add`` pairs added per slot and round (violating ones and,
-    for the same slots, pairs with a reduced cost below ``slack`` times the
-    median nearest-candidate cost), ``exhaust_after`` rounds before a slot
-    gets all its feasible members, ``watch_max`` members per slot checked by
-    radius before the lifted query takes over, ``local`` for the
-    regional re-solve, ``workers`` for bulk k-d tree queries (-1 =
-    all cores).
+    candidates per slot; ``rings`` further ones out to the ``reach``
+    nearest for slots in a local shortage (0 = none); ``k_priced`` cheapest
+    members per slot at the first solve's prices when many slots are short
+    (0 = none); ``k_add`` pairs added per slot and round (violating ones
+    and, for the same slots, pairs with a reduced cost below ``slack`` times
+    the median nearest-candidate cost); ``exhaust_after`` rounds before a
+    slot gets all its feasible members; ``watch_max`` members per slot
+    checked by radius before the lifted query takes over; ``local`` for the
+    regional re-solves; ``workers`` for bulk k-d tree queries (-1 = all
+    cores).
 
     ``Plan.stats`` holds ``rounds`` (whole-graph solves), ``local_rounds``
     (accepted regional re-solves), ``widened_slots``, ``exhausted_slots``,
-    ``short_slots`` (in a local shortage), ``repriced`` (1 when priced edges
-    were added after the first solve), ``initial_edges``, ``edges``, ``arcs`` (of the last solve), ``gadgets``,
-    ``solve_s``, ``wall_s`` and ``certified`` (always True on return).
+    ``short_slots`` (in a local shortage), ``repriced`` (1 when priced
+    edges were added after the first solve), ``initial_edges``, ``edges``,
+    ``arcs`` (of the last solve), ``gadgets``, ``solve_s``, ``wall_s`` and
+    ``certified`` (always True on return).
     """
     t0 = time.perf_counter()
     prob = _Problem(slots, members, weights, excluded, index)
