@@ -988,6 +988,7 @@ class _Graph:
         self._split()
         self.cost = prob.cost(self.s, self.m)[0]
         self._gadgets: tuple[np.ndarray, np.ndarray] | None = None
+        self.gadget_keys = np.empty(0, dtype=np.int64)  # set by gadgets()
 
     def _split(self) -> None:
         self.s = self.keys // self.prob.M
@@ -1023,6 +1024,7 @@ class _Graph:
             is_g = counts >= 2
             g_of_uniq = np.where(is_g, np.cumsum(is_g) - 1, -1)
             self._gadgets = (g_of_uniq[inv], uniq[is_g] % M)
+            self.gadget_keys = uniq[is_g]
         return self._gadgets
 
 
@@ -1345,6 +1347,22 @@ class _Potentials:
     sink: float
     node: np.ndarray  # every node of the residual network, as computed
     rounds: int
+    gadget_keys: np.ndarray  # order * M + member of each gadget node, sorted
+
+    def carried(self, prob: _Problem, graph: _Graph) -> np.ndarray:
+        """``node`` laid out for the current graph, whose gadgets may be new:
+        a gadget keeps its potential, a new one takes its member's (what an
+        unused gadget may always take)."""
+        S, M = prob.S, prob.M
+        graph.gadgets()
+        keys = graph.gadget_keys
+        if np.array_equal(keys, self.gadget_keys):
+            return self.node
+        old = self.node[S + M : -1]
+        pos = np.minimum(np.searchsorted(self.gadget_keys, keys), max(len(old) - 1, 0))
+        known = (self.gadget_keys[pos] == keys) if len(old) else np.zeros(len(keys), dtype=bool)
+        g = np.where(known, old[pos] if len(old) else 0.0, self.node[S + keys % M])
+        return np.concatenate([self.node[: S + M], g, self.node[-1:]])
 
 
 def _potentials(
@@ -1361,7 +1379,7 @@ def _potentials(
     relax from, when the network has the same nodes)."""
     S, M = prob.S, prob.M
     n, tails, heads, costs = _residual(prob, graph, sol, big)
-    init = start.node if start is not None and len(start.node) == n else None
+    init = start.carried(prob, graph) if start is not None else None
     pi, rounds = _spfa(n, tails, heads, costs, eps, max_rounds, init)
     if pi is None:
         return None
@@ -1372,7 +1390,8 @@ def _potentials(
     rem = prob.index.remaining
     idle = (sol.flow == 0) & (rem > 0)
     pi_m[idle] = np.minimum(pi_m[idle], pi[T])
-    return _Potentials(pi[:S], pi_m, float(pi[T]), pi, rounds)
+    graph.gadgets()
+    return _Potentials(pi[:S], pi_m, float(pi[T]), pi, rounds, graph.gadget_keys)
 
 
 def _region(
@@ -1384,7 +1403,7 @@ def _region(
     new_s: np.ndarray,
     new_m: np.ndarray,
     gain: np.ndarray,
-) -> np.ndarray | None:
+) -> np.ndarray:
     """Slots that an improving cycle through the new edges (new_s, new_m)
     could plausibly visit.  Distances are in the residual network of
     ``sol`` under reduced costs (``pot`` makes them non-negative); an
@@ -1396,13 +1415,10 @@ def _region(
     Edges are taken in classes of similar gain (a power of two apart), each
     class with its largest gain and its nearest head / tail standing in for
     each edge's own: a heuristic region (cycles through several new edges
-    may leave it), which the caller proves globally.  None when the new
-    edges created gadgets, which ``pot`` has no potentials for."""
+    may leave it), which the caller proves globally."""
     S = prob.S
     n, tails, heads, costs = _residual(prob, graph, sol, big)
-    pi = pot.node
-    if len(pi) != n:
-        return None
+    pi = pot.carried(prob, graph)
     T = n - 1
     top = float(gain.max(initial=0.0))
     red = np.maximum(costs + pi[tails] - pi[heads], 0.0) + 1e-12 * (1.0 + top)
@@ -1772,8 +1788,6 @@ def assign(
             pot = None
             for widen in (1.0, 4.0):
                 rows = _region(prob, graph, sol, last, big, new_s, new_m, widen * gain)
-                if rows is None:
-                    break
                 rows = _unique_sorted(np.concatenate([rows, new_s]))
                 if len(rows) > prob.S // 2:
                     break
