@@ -987,8 +987,7 @@ class _Graph:
         self.radius = radius
         self._split()
         self.cost = prob.cost(self.s, self.m)[0]
-        self._gadgets: tuple[np.ndarray, np.ndarray] | None = None
-        self.gadget_keys = np.empty(0, dtype=np.int64)  # set by gadgets()
+        self._gadgets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _split(self) -> None:
         self.s = self.keys // self.prob.M
@@ -1023,9 +1022,15 @@ class _Graph:
             uniq, inv, counts = _group(self.prob.slot_order[self.s] * M + self.m)
             is_g = counts >= 2
             g_of_uniq = np.where(is_g, np.cumsum(is_g) - 1, -1)
-            self._gadgets = (g_of_uniq[inv], uniq[is_g] % M)
-            self.gadget_keys = uniq[is_g]
-        return self._gadgets
+            self._gadgets = (g_of_uniq[inv], uniq[is_g] % M, uniq[is_g])
+        edge_gadget, gadget_member, _ = self._gadgets
+        return edge_gadget, gadget_member
+
+    def gadget_keys(self) -> np.ndarray:
+        """order * M + member of each gadget, sorted (gadget numbering)."""
+        self.gadgets()
+        assert self._gadgets is not None
+        return self._gadgets[2]
 
 
 def _initial_graph(
@@ -1354,8 +1359,7 @@ class _Potentials:
         a gadget keeps its potential, a new one takes its member's (what an
         unused gadget may always take)."""
         S, M = prob.S, prob.M
-        graph.gadgets()
-        keys = graph.gadget_keys
+        keys = graph.gadget_keys()
         if np.array_equal(keys, self.gadget_keys):
             return self.node
         old = self.node[S + M : -1]
@@ -1390,8 +1394,7 @@ def _potentials(
     rem = prob.index.remaining
     idle = (sol.flow == 0) & (rem > 0)
     pi_m[idle] = np.minimum(pi_m[idle], pi[T])
-    graph.gadgets()
-    return _Potentials(pi[:S], pi_m, float(pi[T]), pi, rounds, graph.gadget_keys)
+    return _Potentials(pi[:S], pi_m, float(pi[T]), pi, rounds, graph.gadget_keys())
 
 
 def _region(
@@ -1455,17 +1458,18 @@ def _region(
 
 def _take_most_negative(
     s: np.ndarray, m: np.ndarray, red: np.ndarray, k_add: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per slot, the ``k_add`` pairs with the most negative reduced cost."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per slot, the ``k_add`` pairs with the most negative reduced cost
+    (slots, members, reduced costs)."""
     order = np.lexsort((red, s))
-    s, m = s[order], m[order]
+    s, m, red = s[order], m[order], red[order]
     first = np.empty(len(s), dtype=bool)
     first[:1] = True
     np.not_equal(s[1:], s[:-1], out=first[1:])
     starts = np.flatnonzero(first)
     rank = np.arange(len(s)) - np.repeat(starts, np.diff(np.append(starts, len(s))))
     keep = rank < k_add
-    return s[keep], m[keep]
+    return s[keep], m[keep], red[keep]
 
 
 class _Checker:
@@ -1528,8 +1532,9 @@ class _Checker:
         tol: float,
         k_add: int,
         slack: float = 0.0,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(pairs to add: slots, members; slots concerned); empty = proven.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(pairs to add: slots, members, reduced costs; slots concerned);
+        empty = proven.
 
         Pairs to add are violating ones and, for the same slots, pairs whose
         reduced cost is below ``slack`` (the ``k_add`` lowest per slot)."""
@@ -1628,12 +1633,12 @@ class _Checker:
         fs = np.concatenate(found_s)
         if not len(fs):
             empty = np.empty(0, dtype=np.int64)
-            return empty, empty, empty
+            return empty, empty, np.empty(0), empty
         ns = np.concatenate(near_s)
         with_violation = np.zeros(prob.S, dtype=bool)
         with_violation[fs] = True
         ride = with_violation[ns]
-        new_s, new_m = _take_most_negative(
+        new_s, new_m, new_r = _take_most_negative(
             np.concatenate([fs, ns[ride]]),
             np.concatenate([*found_m, np.concatenate(near_m)[ride]]),
             np.concatenate([*found_r, np.concatenate(near_r)[ride]]),
@@ -1646,7 +1651,7 @@ class _Checker:
             keep = np.ones(len(self.keys), dtype=bool)
             keep[pos[self.keys[pos] == joined]] = False
             self.keys, self.cost = self.keys[keep], self.cost[keep]
-        return new_s, new_m, _unique_sorted(new_s)
+        return new_s, new_m, new_r, _unique_sorted(new_s)
 
     def _lifted(
         self,
@@ -1820,12 +1825,12 @@ def assign(
                 sol = _solution_for(prob, graph, sol.slot_member)
                 pot = None
                 continue
-        new_s, new_m, touched = checker.run(
+        new_s, new_m, new_r, touched = checker.run(
             graph, pot.slot, pot.member, 8e-12 * big, k_add, near_slack
         )
         if not len(new_s):
             break
-        gain = -(prob.cost(new_s, new_m)[0] + pot.slot[new_s] - pot.member[new_m])
+        gain = -new_r
         graph.add(new_s, new_m)
         fails[touched] += 1
         stats["widened_slots"] += len(touched)
