@@ -115,17 +115,20 @@ exact):
    examined radius ``R_s``: every feasible member within it is a graph edge
    or a "watched" pair re-checked exactly each round, and every member beyond
    it costs at least ``per_km * km(R_s) + min h``, which proves most slots.
-   When it does not, ``R_s`` grows (k-d tree query), up to ``watch_max``
-   members; beyond that a lifted 4-D k-d tree over
-   ``(per_km * R_earth * xyz_m, h_m - min h)`` is queried, whose 4-D distance
-   never exceeds ``per_km * km + h_m - min h``, so its k nearest points either
-   contain violating pairs or prove that nothing further away can violate.
+   When it does not, ``R_s`` grows to exactly the radius the bound needs
+   (a k-d tree ball query) and the members inside are watched from then on,
+   unless there are more than ``watch_max`` of them (hot spots, where
+   ``theta_s`` is high).  Those slots are checked by *bands*: the key's
+   members sorted by ``h`` and cut into ``bands`` parts; a member of a band
+   whose lowest ``h`` is ``lo`` can only violate within ``(theta_s - lo) /
+   per_km`` km, so a ball query per band finds every candidate.
 
 6. Widening.  Violating pairs (per slot the ``k_add`` lowest reduced costs,
    nearly violating pairs of the same slots included) join the graph and
    steps 2-5 repeat.  When the first round moved many prices, every slot
-   also gets its ``k_priced`` cheapest members at those prices (lifted tree
-   as in 5), so the second solve is nearly final.  The graph only grows and
+   also gets its ``k_priced`` nearly cheapest members at those prices (a
+   lifted 4-D k-d tree over ``(per_km * R_earth * xyz_m, h_m)``), so the
+   second solve is nearly final.  The graph only grows and
    is finite, so this terminates (a slot that keeps failing gets all its
    feasible members at once, which bounds the rounds).  ``Plan.stats``
    reports the counters.
@@ -150,6 +153,7 @@ assignment.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -1481,17 +1485,21 @@ class _Checker:
     "watched" pair, re-checked exactly every round (cheap vector math).
     Members beyond the radius cost at least ``per_km * km(radius) + h_min``,
     which settles most slots at once.  When it does not, the radius grows
-    (k-d tree query), up to ``watch_max`` members per slot; past that a
-    lifted 4-D query over the current member potentials does the job
-    (module docstring), so hot spots do not need huge watch lists.
+    to what the bound needs (k-d tree ball query), as long as that holds at
+    most ``watch_max`` members; past that the slot is checked by bands of
+    ``h`` each round (:meth:`_banded`), so hot spots do not need huge watch
+    lists.
     """
 
-    def __init__(self, prob: _Problem, graph: _Graph, workers: int, watch_max: int = 512) -> None:
+    def __init__(
+        self, prob: _Problem, graph: _Graph, workers: int, watch_max: int = 512, bands: int = 16
+    ) -> None:
         self.prob = prob
+        self.bands = bands
         self.workers = workers
         self.watch_max = watch_max
         self.radius = graph.radius.copy()
-        self.kq = np.zeros(prob.S, dtype=np.int64)
+        self.banded = 0  # slots checked by h-bands, over all rounds
         self.keys = np.empty(0, dtype=np.int64)  # watched pairs s * M + m, sorted
         self.cost = np.empty(0)
         self._new_keys: list[np.ndarray] = []
@@ -1578,57 +1586,42 @@ class _Checker:
             hmin = float(h[pool].min())
             n = len(pool)
             pending = group[~settled[group]]
-            lifted_todo: list[np.ndarray] = []
-            while len(pending):
-                rad = self.radius[pending]
-                with np.errstate(invalid="ignore"):
-                    bound = np.where(np.isinf(rad), np.inf, w.per_km * _chord_km(rad) + hmin)
-                pending = pending[theta[pending] - bound > tol]
-                capped = self.kq[pending] >= min(n, self.watch_max)
-                lifted_todo.append(pending[capped])
-                pending = pending[~capped]
-                if not len(pending):
-                    break
-                # Chord radius the bound needs (everything, if per_km == 0);
-                # size each query from a count of the members inside it.
-                if w.per_km > 0:
-                    need_km = (theta[pending] - hmin) / w.per_km
-                else:
-                    need_km = np.full(len(pending), np.inf)
-                need = 2.0 * np.sin(np.minimum(need_km / (2.0 * EARTH_RADIUS_KM), np.pi / 2))
-                finite = np.isfinite(need_km)
-                counts = np.full(len(pending), n)
-                if finite.any():
-                    counts[finite] = tree.query_ball_point(
-                        prob.slot_xyz[pending[finite]],
-                        need[finite] * (1 + 1e-9),
-                        return_length=True,
-                    )
-                want = np.maximum(np.maximum(2 * self.kq[pending], counts + 1), 32)
-                want = np.minimum(want, min(n, self.watch_max))
-                # one query per power-of-two size class: a few slots needing
-                # a wide radius must not widen everybody
-                size_class = np.ceil(np.log2(want)).astype(np.int64)
-                again = []
-                for c in np.unique(size_class).tolist():
-                    sel = pending[size_class == c]
-                    k = int(min(n, 1 << c))
-                    d, j = _query(tree, prob.slot_xyz[sel], k, self.workers)
-                    ss = np.repeat(sel, k)
-                    mm = pool[j.ravel()]
-                    ok = prob.feasible(ss, mm)
-                    violations(*self._watch(ss[ok], mm[ok], graph))
-                    self.kq[sel] = k
-                    self.radius[sel] = np.inf if k >= n else d[:, -1]
-                    again.append(sel)
-                pending = np.concatenate(again)
-                pending = pending[~settled[pending]]
-            todo = np.concatenate(lifted_todo) if lifted_todo else np.empty(0, dtype=np.int64)
-            if len(todo):
-                ls, lm, lr = self._lifted(key, todo, graph, pi_s, pi_m, h, hmin, tol)
+            rad = self.radius[pending]
+            with np.errstate(invalid="ignore"):
+                bound = np.where(np.isinf(rad), np.inf, w.per_km * _chord_km(rad) + hmin)
+            pending = pending[theta[pending] - bound > tol]
+            if not len(pending):
+                continue
+            # The chord radius the bound needs (everything, if per_km == 0).
+            if w.per_km > 0:
+                need_km = (theta[pending] - hmin) / w.per_km
+            else:
+                need_km = np.full(len(pending), np.inf)
+            need = 2.0 * np.sin(np.minimum(need_km / (2.0 * EARTH_RADIUS_KM), np.pi / 2))
+            need = np.where(np.isfinite(need_km), need * (1 + 1e-9), np.inf)
+            pts = prob.slot_xyz[pending]
+            counts = tree.query_ball_point(pts, np.minimum(need, 2.5), return_length=True)
+            # Too many members inside: the h-bands prove these slots instead.
+            wide = counts > min(n, self.watch_max)
+            if wide.any():
+                ls, lm, lr = self._banded(key, pending[wide], graph, pi_s, pi_m, h, tol)
                 found_s.append(ls)
                 found_m.append(lm)
                 found_r.append(lr)  # noqa: E702
+            sel = np.flatnonzero(~wide)
+            if not len(sel):
+                continue
+            # Watch every member within the needed radius: the bound then
+            # proves the rest of the key's members.
+            inside = tree.query_ball_point(
+                pts[sel], np.minimum(need[sel], 2.5), return_sorted=False
+            )
+            lens = counts[sel]
+            ss = np.repeat(pending[sel], lens)
+            mm = pool[np.fromiter(itertools.chain.from_iterable(inside), np.int64, int(lens.sum()))]
+            ok = prob.feasible(ss, mm)
+            violations(*self._watch(ss[ok], mm[ok], graph))
+            self.radius[pending[sel]] = need[sel]
         self._merge()
         fs = np.concatenate(found_s)
         if not len(fs):
@@ -1653,7 +1646,7 @@ class _Checker:
             self.keys, self.cost = self.keys[keep], self.cost[keep]
         return new_s, new_m, new_r, _unique_sorted(new_s)
 
-    def _lifted(
+    def _banded(
         self,
         key: tuple[int, int],
         slots_idx: np.ndarray,
@@ -1661,36 +1654,53 @@ class _Checker:
         pi_s: np.ndarray,
         pi_m: np.ndarray,
         h: np.ndarray,
-        hmin: float,
         tol: float,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Violating pairs of ``slots_idx`` (or none: proven) via the lifted
-        tree ``(per_km * R * xyz_m, h_m - h_min)``, whose 4-D distances never
-        exceed ``per_km * km + h_m - h_min``."""
+        """Violating pairs of ``slots_idx`` (or none: proven), by bands of
+        ``h``.  The key's members are sorted by ``h_m`` and cut into
+        ``bands`` equal parts; a member of a band whose lowest ``h`` is
+        ``lo`` costs at least ``per_km * km + lo``, so only members of that
+        band within ``(theta_s - lo) / per_km`` km of the slot can violate.
+        Those are checked exactly, band by band (one small k-d tree each)."""
         prob = self.prob
+        self.banded += len(slots_idx)
         _, pool, _ = prob.index.tree(key)
-        alpha = prob.w.per_km * EARTH_RADIUS_KM
-        lifted = cKDTree(np.column_stack([alpha * prob.index.xyz[pool], h[pool] - hmin]))
-        q = np.column_stack([alpha * prob.slot_xyz[slots_idx], np.zeros(len(slots_idx))])
-        thr = -pi_s[slots_idx] - hmin
+        hp = h[pool]
+        order = np.argsort(hp, kind="stable")
         n = len(pool)
-        kq = min(n, 32)
-        out_s, out_m, out_r = [], [], []
-        pending = np.arange(len(slots_idx))
-        while len(pending):
-            d4, j = _query(lifted, q[pending], kq, self.workers)
-            ss = np.repeat(slots_idx[pending], kq)
-            mm = pool[j.ravel()]
-            red = prob.cost(ss, mm)[0] + pi_s[ss] - pi_m[mm]
-            bad = (red < -tol) & prob.feasible(ss, mm) & ~graph.contains(ss, mm)
-            out_s.append(ss[bad])
-            out_m.append(mm[bad])
-            out_r.append(red[bad])  # noqa: E702
-            has = bad.reshape(len(pending), kq).any(axis=1)
-            proven = ~has & ((kq >= n) | (d4[:, -1] - thr[pending] >= -tol))
-            pending = pending[~has & ~proven]
-            kq = min(n, kq * 4)
-        return np.concatenate(out_s), np.concatenate(out_m), np.concatenate(out_r)
+        cuts = _unique_sorted(np.linspace(0, n, min(n, self.bands) + 1).astype(np.int64))
+        reach = -pi_s[slots_idx] - tol  # theta_s, less the tolerance
+        pts = prob.slot_xyz[slots_idx]
+        out_s, out_m = [], []
+        for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+            band = pool[order[a:b]]
+            lo = float(hp[order[a]])
+            if prob.w.per_km > 0:
+                km = (reach - lo) / prob.w.per_km
+                chord = 2.0 * np.sin(np.clip(km / (2.0 * EARTH_RADIUS_KM), 0.0, np.pi / 2))
+            else:
+                km = np.where(reach > lo, np.inf, -1.0)
+                chord = np.full(len(slots_idx), 2.0)
+            act = np.flatnonzero(km > 0)
+            if not len(act):
+                continue
+            found = cKDTree(prob.index.xyz[band]).query_ball_point(
+                pts[act], chord[act] * (1 + 1e-9) + 1e-12, return_sorted=False
+            )
+            lens = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
+            if not lens.sum():
+                continue
+            out_s.append(np.repeat(slots_idx[act], lens))
+            out_m.append(band[np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64)])
+        if not out_s:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, np.empty(0)
+        ss, mm = np.concatenate(out_s), np.concatenate(out_m)
+        red = prob.cost(ss, mm)[0] + pi_s[ss] - pi_m[mm]
+        bad = red < -tol
+        ss, mm, red = ss[bad], mm[bad], red[bad]
+        bad = prob.feasible(ss, mm) & ~graph.contains(ss, mm)
+        return ss[bad], mm[bad], red[bad]
 
 
 def _exhaust(prob: _Problem, graph: _Graph, slots_idx: np.ndarray) -> None:
@@ -1718,6 +1728,7 @@ def assign(
     slack: float = 0.1,
     exhaust_after: int = 6,
     watch_max: int = 256,
+    bands: int = 16,
     local: bool = True,
     workers: int = -1,
 ) -> Plan:
@@ -1735,7 +1746,8 @@ def assign(
     and, for the same slots, pairs with a reduced cost below ``slack`` times
     the median nearest-candidate cost); ``exhaust_after`` rounds before a
     slot gets all its feasible members; ``watch_max`` members per slot
-    checked by radius before the lifted query takes over; ``local`` for the
+    watched by radius, past which the certificate checks the slot by
+    ``bands`` bands of member prices; ``local`` for the
     regional re-solves; ``workers`` for bulk k-d tree queries (-1 = all
     cores).
 
@@ -1743,7 +1755,8 @@ def assign(
     (accepted regional re-solves), ``widened_slots``, ``exhausted_slots``,
     ``short_slots`` (in a local shortage), ``repriced`` (1 when priced
     edges were added after the first solve), ``initial_edges``, ``edges``,
-    ``arcs`` (of the last solve), ``gadgets``, ``solve_s``, ``wall_s`` and
+    ``arcs`` (of the last solve), ``gadgets``, ``banded_slots`` (slot
+    checks by bands, over all rounds), ``solve_s``, ``wall_s`` and
     ``certified`` (always True on return).
     """
     t0 = time.perf_counter()
@@ -1765,7 +1778,7 @@ def assign(
         np.minimum.at(nearest, graph.s, graph.cost)
     nearest = nearest[np.isfinite(nearest)]
     near_slack = slack * float(np.median(nearest)) if len(nearest) else 0.0
-    checker = _Checker(prob, graph, workers, watch_max)
+    checker = _Checker(prob, graph, workers, watch_max, bands)
 
     fails = np.zeros(prob.S, dtype=np.int64)
     t_solve = 0.0
@@ -1847,6 +1860,7 @@ def assign(
         edges=len(graph.keys),
         arcs=sol.n_arcs,
         gadgets=len(sol.gadget_member),
+        banded_slots=checker.banded,
         certified=True,
         solve_s=t_solve,
         wall_s=time.perf_counter() - t0,

@@ -297,7 +297,12 @@ def test_assign_matches_dense_exact_on_medium_instances(seed: int, local: bool) 
         for o, m in zip(rng.integers(1, 61, 20), rng.integers(1, 61, 20), strict=True)
     ]
     exact = dense_exact(slots, members, weights, excluded=excluded)
-    for budget in (dict(k=2, rings=0), dict(k=1, rings=0, k_add=1, slack=0.0)):
+    budgets = (
+        dict(k=2, rings=0),
+        dict(k=1, rings=0, k_add=1, slack=0.0),
+        dict(k=1, rings=0, watch_max=3, bands=3),
+    )
+    for budget in budgets:
         plan = assign(slots, members, weights, excluded=excluded, local=local, **budget)
         assert plan.n_assigned == exact.n_assigned
         assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
@@ -350,12 +355,19 @@ def test_hot_spots_reprice_and_stay_exact() -> None:
             for i, (x, y) in enumerate(pts.tolist())
         ]
     )
-    plan = assign(slots, members, Weights())
     exact = dense_exact(slots, members, Weights())
+    plan = assign(slots, members, Weights())
     assert plan.stats["short_slots"] > 0
     assert plan.stats["repriced"] == 1
     assert plan.n_assigned == exact.n_assigned == 400
     assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
+    # Hot-spot slots with more members in reach than they may watch are
+    # proven by bands of member prices instead; one band is the coarsest.
+    for bands in (1, 4, 16):
+        banded = assign(slots, members, Weights(), watch_max=8, bands=bands)
+        assert banded.stats["banded_slots"] > 0
+        assert banded.n_assigned == 400
+        assert banded.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
 
 
 # ---------------------------------------------------------------------------
