@@ -130,8 +130,12 @@ exact):
    lifted 4-D k-d tree over ``(per_km * R_earth * xyz_m, h_m)``), so the
    second solve is nearly final.  The graph only grows and
    is finite, so this terminates (a slot that keeps failing gets all its
-   feasible members at once, which bounds the rounds).  ``Plan.stats``
-   reports the counters.
+   feasible members at once, which bounds the rounds).  Before a whole-graph
+   solve that follows a certificate pass, edges whose reduced cost at the
+   last prices is far above a typical pair cost are *parked*: they leave
+   the solver's graph (fewer arcs, a faster solve) and become watched
+   pairs, so the certificate still checks them and brings back any that
+   the new prices make attractive.  ``Plan.stats`` reports the counters.
 
 Numerics: costs are float64 (the solver sees them rounded as in 2); reduced
 costs are accepted down to about ``-1e-11 * BIG`` (micrometres for
@@ -723,6 +727,7 @@ class _Problem:
             index.key(sk, cm)
             for sk, cm in zip(slots.skill.tolist(), slots.community.tolist(), strict=True)
         ]
+        self._groups: dict[tuple[int, int], np.ndarray] | None = None
 
     # -- pair level -------------------------------------------------------
     def is_excluded(self, s: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -833,11 +838,13 @@ class _Problem:
         return Reason.BATCH_CAPACITY, detail
 
     def groups(self) -> dict[tuple[int, int], np.ndarray]:
-        """Slot indices grouped by tree key."""
-        out: dict[tuple[int, int], list[int]] = {}
-        for i, key in enumerate(self.slot_key):
-            out.setdefault(key, []).append(i)
-        return {key: np.asarray(v, dtype=np.int64) for key, v in out.items()}
+        """Slot indices grouped by tree key (computed once)."""
+        if self._groups is None:
+            out: dict[tuple[int, int], list[int]] = {}
+            for i, key in enumerate(self.slot_key):
+                out.setdefault(key, []).append(i)
+            self._groups = {key: np.asarray(v, dtype=np.int64) for key, v in out.items()}
+        return self._groups
 
 
 def _query(
@@ -1017,6 +1024,13 @@ class _Graph:
             self._split()
             self._gadgets = None
         return len(keys)
+
+    def remove(self, drop: np.ndarray) -> None:
+        """Drop the edges where ``drop`` (a mask over the edges) is set."""
+        keep = ~drop
+        self.keys, self.cost = self.keys[keep], self.cost[keep]
+        self._split()
+        self._gadgets = None
 
     def gadgets(self) -> tuple[np.ndarray, np.ndarray]:
         """(gadget number per edge or -1, member of each gadget): one gadget
@@ -1500,6 +1514,7 @@ class _Checker:
         self.watch_max = watch_max
         self.radius = graph.radius.copy()
         self.banded = 0  # slots checked by h-bands, over all rounds
+        self.rounds = 0
         self.keys = np.empty(0, dtype=np.int64)  # watched pairs s * M + m, sorted
         self.cost = np.empty(0)
         self._new_keys: list[np.ndarray] = []
@@ -1519,18 +1534,33 @@ class _Checker:
         self._new_cost.append(cost)
         return keys, cost
 
+    def park(self, graph: _Graph, drop: np.ndarray) -> int:
+        """Move the graph edges where ``drop`` is set to the watched pairs:
+        the solver no longer sees them, the certificate still checks them
+        exactly every round (and puts them back if they violate)."""
+        keys, cost = graph.keys[drop], graph.cost[drop]
+        graph.remove(drop)
+        self._new_keys.append(keys)
+        self._new_cost.append(cost)
+        self._merge()
+        return len(keys)
+
     def _merge(self) -> None:
-        if not self._new_keys:
+        if not sum(len(k) for k in self._new_keys):
+            self._new_keys, self._new_cost = [], []
             return
-        allk = np.concatenate([self.keys, *self._new_keys])
-        allc = np.concatenate([self.cost, *self._new_cost])
+        newk = np.concatenate(self._new_keys)
+        newc = np.concatenate(self._new_cost)
         self._new_keys, self._new_cost = [], []
-        order = np.argsort(allk, kind="stable")
-        allk, allc = allk[order], allc[order]
-        first = np.empty(len(allk), dtype=bool)
-        first[:1] = True
-        np.not_equal(allk[1:], allk[:-1], out=first[1:])
-        self.keys, self.cost = allk[first], allc[first]
+        newk, first = np.unique(newk, return_index=True)
+        newc = newc[first]
+        pos = np.searchsorted(self.keys, newk)
+        fresh = np.ones(len(newk), dtype=bool)
+        if len(self.keys):
+            fresh = self.keys[np.minimum(pos, len(self.keys) - 1)] != newk
+        # both sorted: inserting keeps the store sorted without a full sort
+        self.keys = np.insert(self.keys, pos[fresh], newk[fresh])
+        self.cost = np.insert(self.cost, pos[fresh], newc[fresh])
 
     def run(
         self,
@@ -1729,6 +1759,7 @@ def assign(
     exhaust_after: int = 6,
     watch_max: int = 256,
     bands: int = 16,
+    prune: float = 0.5,
     local: bool = True,
     workers: int = -1,
 ) -> Plan:
@@ -1747,7 +1778,9 @@ def assign(
     the median nearest-candidate cost); ``exhaust_after`` rounds before a
     slot gets all its feasible members; ``watch_max`` members per slot
     watched by radius, past which the certificate checks the slot by
-    ``bands`` bands of member prices; ``local`` for the
+    ``bands`` bands of member prices; ``prune`` (times the median
+    nearest-candidate cost) the reduced cost above which edges are parked
+    before a whole-graph solve (0 = never); ``local`` for the
     regional re-solves; ``workers`` for bulk k-d tree queries (-1 = all
     cores).
 
@@ -1756,7 +1789,8 @@ def assign(
     ``short_slots`` (in a local shortage), ``repriced`` (1 when priced
     edges were added after the first solve), ``initial_edges``, ``edges``,
     ``arcs`` (of the last solve), ``gadgets``, ``banded_slots`` (slot
-    checks by bands, over all rounds), ``solve_s``, ``wall_s`` and
+    checks by bands, over all rounds), ``parked`` (edges moved from the
+    graph to the certificate), ``solve_s``, ``wall_s`` and
     ``certified`` (always True on return).
     """
     t0 = time.perf_counter()
@@ -1766,6 +1800,7 @@ def assign(
         "local_rounds": 0,
         "widened_slots": 0,
         "exhausted_slots": 0,
+        "parked": 0,
     }
     if prob.S == 0:
         return _build_plan(prob, np.empty(0, dtype=np.int64), "engine", stats)
@@ -1777,13 +1812,15 @@ def assign(
     if len(graph.keys):
         np.minimum.at(nearest, graph.s, graph.cost)
     nearest = nearest[np.isfinite(nearest)]
-    near_slack = slack * float(np.median(nearest)) if len(nearest) else 0.0
+    typical = float(np.median(nearest)) if len(nearest) else 0.0
+    near_slack = slack * typical
     checker = _Checker(prob, graph, workers, watch_max, bands)
 
     fails = np.zeros(prob.S, dtype=np.int64)
     t_solve = 0.0
     sol: _Solution | None = None
     pot: _Potentials | None = None
+    last: _Potentials | None = None
     new_s = new_m = np.empty(0, dtype=np.int64)
     gain = np.empty(0)  # minus the reduced costs of the edges just added
     few = max(20, prob.S // 20)
@@ -1818,9 +1855,20 @@ def assign(
                     stats["local_rounds"] += 1
                     break
         else:
+            last = pot
             pot = None
         if pot is None:
             stats["rounds"] += 1
+            if prune > 0 and last is not None and checker.rounds:
+                # Edges far above the last prices will not be used: park them
+                # with the certificate (smaller, faster solves), which puts
+                # back any that the new prices make attractive.
+                pi = last.carried(prob, graph)
+                red = graph.cost + pi[graph.s] - pi[prob.S + graph.m]
+                drop = red > prune * typical
+                assert sol is not None
+                drop[sol.edge_used] = False
+                stats["parked"] += checker.park(graph, drop)
             sol = _solve(prob, graph)
             pot = _potentials(prob, graph, sol, big, 1e-12 * big)
         t_solve += time.perf_counter() - t1
@@ -1838,6 +1886,7 @@ def assign(
                 sol = _solution_for(prob, graph, sol.slot_member)
                 pot = None
                 continue
+        checker.rounds += 1
         new_s, new_m, new_r, touched = checker.run(
             graph, pot.slot, pot.member, 8e-12 * big, k_add, near_slack
         )

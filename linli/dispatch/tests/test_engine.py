@@ -224,7 +224,12 @@ def test_assign_matches_brute_force(inst: Instance, tiny: bool, local: bool) -> 
     slots, members = inst.arrays
     # "tiny" budgets start from 1 candidate per slot: the certificate and the
     # widening rounds (regional re-solves or whole ones) find everything else.
-    budget = dict(k=1, rings=0, k_priced=0, k_add=1, slack=0.0, watch_max=1) if tiny else {}
+    # They also park every edge the prices do not favour (prune=1e-9).
+    budget = (
+        dict(k=1, rings=0, k_priced=0, k_add=1, slack=0.0, watch_max=1, bands=2, prune=1e-9)
+        if tiny
+        else {}
+    )
     plan = assign(slots, members, inst.weights, excluded=inst.excluded, local=local, **budget)
     best_count, best_cost = brute_force(inst)
     check_plan(inst, plan)
@@ -301,13 +306,19 @@ def test_assign_matches_dense_exact_on_medium_instances(seed: int, local: bool) 
         dict(k=2, rings=0),
         dict(k=1, rings=0, k_add=1, slack=0.0),
         dict(k=1, rings=0, watch_max=3, bands=3),
+        dict(k=3, rings=0, k_add=2, prune=0.01),
     )
+    parked = 0
     for budget in budgets:
         plan = assign(slots, members, weights, excluded=excluded, local=local, **budget)
+        parked += plan.stats["parked"]
         assert plan.n_assigned == exact.n_assigned
         assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
         if not local:
             assert plan.stats["local_rounds"] == 0
+    # whole solves after the first proof hand the solver only the edges
+    # the prices favour; the parked ones stay under the certificate
+    assert parked > 0
 
 
 def test_regional_resolves_are_used_and_exact() -> None:
