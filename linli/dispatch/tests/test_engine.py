@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from linli.dispatch import engine
 from linli.dispatch.engine import (
     MemberArrays,
     MemberIndex,
@@ -324,7 +325,7 @@ def test_assign_matches_dense_exact_on_medium_instances(seed: int, local: bool) 
 def test_regional_resolves_are_used_and_exact() -> None:
     """Rounds that add edges for a few slots re-solve only the region an
     improving cycle could reach; the answer is the dense optimum all the same."""
-    used = 0
+    used = incremental = 0
     for seed in range(4):
         rng = np.random.default_rng(seed)
         slots, members = _random_city(rng, 120, 60)
@@ -333,7 +334,57 @@ def test_regional_resolves_are_used_and_exact() -> None:
         assert plan.n_assigned == exact.n_assigned
         assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
         used += plan.stats["local_rounds"]
+        incremental += plan.stats["incremental_checks"]
     assert used > 0
+    # the proofs after regional re-solves only re-check what changed
+    assert incremental > 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_incremental_proof_finds_what_a_whole_one_finds(seed: int) -> None:
+    """A certificate run after an earlier one only re-checks slots whose
+    potential changed (or that it left unproven) and members whose potential
+    rose; it must flag exactly the slots that have a violating pair, the
+    same as a fresh run over everything and a dense scan of all pairs."""
+    rng = np.random.default_rng(seed)
+    slots, members = _random_city(rng, 120, 60)
+    prob = engine._Problem(slots, members, Weights(), (), None)
+    graph, _ = engine._initial_graph(prob, 2, 0, 0, 1)
+    big = prob.big()
+    tol = 8e-12 * big
+    knobs = dict(workers=1, watch_max=4, bands=3)
+    incremental = engine._Checker(prob, graph, **knobs)
+    # solve and widen until the certificate proves the optimum, as assign does
+    while True:
+        sol = engine._solve(prob, graph)
+        pot = engine._potentials(prob, graph, sol, big, 1e-12 * big)
+        assert pot is not None
+        new_s, new_m, _, _ = incremental.run(graph, pot.slot, pot.member, tol, k_add=2)
+        if not len(new_s):
+            break
+        graph.add(new_s, new_m)
+    # new prices: a few slots' potentials fall, a few members' rise
+    pi_s, pi_m = pot.slot.copy(), pot.member.copy()
+    moved = rng.choice(prob.S, 8, replace=False)
+    pi_s[moved] -= rng.uniform(0.1, 2.0, 8)
+    pi_m[rng.choice(prob.M, 4, replace=False)] += rng.uniform(0.5, 2.0, 4)
+    runs = incremental.incremental
+    got = incremental.run(graph, pi_s, pi_m, tol, k_add=10**6)
+    assert incremental.incremental == runs + 1
+    whole = engine._Checker(prob, graph, **knobs).run(graph, pi_s, pi_m, tol, k_add=10**6)
+    # every pair, densely
+    ss, mm = np.divmod(np.arange(prob.S * prob.M), prob.M)
+    ok = prob.feasible(ss, mm) & ~graph.contains(ss, mm)
+    ss, mm = ss[ok], mm[ok]
+    red = prob.cost(ss, mm)[0] + pi_s[ss] - pi_m[mm]
+    truth = np.unique(ss[red < -tol])
+    # the members whose potential rose made slots that did not move violate
+    assert len(np.setdiff1d(truth, moved)) > 0
+    assert np.array_equal(got[3], truth)
+    assert np.array_equal(whole[3], truth)
+    # every pair handed back does violate
+    back = prob.cost(got[0], got[1])[0] + pi_s[got[0]] - pi_m[got[1]]
+    assert (back < -tol).all()
 
 
 def test_hot_spots_reprice_and_stay_exact() -> None:
@@ -461,6 +512,22 @@ def test_empty_inputs(solver: object) -> None:
     assert plan.n_assigned == 0 and plan.unassigned == [] and plan.total_cost == 0.0
     plan = solver(slots, members, Weights())  # type: ignore[operator]
     assert [(a.slot_id, a.member_id) for a in plan.assignments] == [(1, 1)]
+
+
+@pytest.mark.parametrize("rating", [0.0, 5e-324, 1e-300])
+def test_zero_or_denormal_costs_still_solve(rating: float) -> None:
+    """Every pair cost zero or denormal-tiny (distance weighted 0): the
+    solver's integer costs must not overflow; every slot is assigned."""
+    weights = Weights(per_km=0.0, load=0.0, week_load=0.0, rating=rating)
+    members = member_arrays(
+        [MemberSpec(id=i + 1, lat=LAT0, lon=LON0 + 0.01 * i, skills={0}, cap=1) for i in range(3)]
+    )
+    slots = slot_arrays(
+        [SlotSpec(id=i + 1, order_id=i + 1, lat=LAT0, lon=LON0, skill=0) for i in range(3)]
+    )
+    plan = assign(slots, members, weights)
+    assert plan.n_assigned == 3
+    assert plan.total_cost == pytest.approx(0.0, abs=1e-6)
 
 
 def test_member_index_can_be_reused() -> None:
