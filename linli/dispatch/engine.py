@@ -741,15 +741,18 @@ class _Problem:
         pos = np.minimum(np.searchsorted(self.excluded_keys, keys), len(self.excluded_keys) - 1)
         return self.excluded_keys[pos] == keys
 
-    def feasible(self, s: np.ndarray, m: np.ndarray) -> np.ndarray:
-        """All hard constraints except the within-batch ones."""
+    def feasible(self, s: np.ndarray, m: np.ndarray, in_key: bool = False) -> np.ndarray:
+        """All hard constraints except the within-batch ones.  ``in_key``:
+        every member comes from its slot's tree, so skill, capacity and
+        community hold already."""
         mem, sl = self.members, self.slots
-        bit = np.left_shift(np.uint64(1), sl.skill[s].astype(np.uint64))
-        ok = (mem.skills[m] & bit) != 0
-        ok &= self.index.remaining[m] > 0
-        ok &= masks_overlap(sl.window[s], mem.availability[m])
-        if self.w.cross_community is None:
-            ok &= sl.community[s] == mem.community[m]
+        ok = masks_overlap(sl.window[s], mem.availability[m])
+        if not in_key:
+            bit = np.left_shift(np.uint64(1), sl.skill[s].astype(np.uint64))
+            ok &= (mem.skills[m] & bit) != 0
+            ok &= self.index.remaining[m] > 0
+            if self.w.cross_community is None:
+                ok &= sl.community[s] == mem.community[m]
         ok &= ~self.is_excluded(s, m)
         return ok
 
@@ -1097,7 +1100,7 @@ def _initial_graph(
         empty = np.empty(0, dtype=np.int64)
         return _Graph(prob, empty, empty, radius), 0
     ss, mm = np.concatenate(parts_s), np.concatenate(parts_m)
-    ok = prob.feasible(ss, mm)
+    ok = prob.feasible(ss, mm, in_key=True)
     return _Graph(prob, ss[ok], mm[ok], radius), n_short
 
 
@@ -1122,7 +1125,7 @@ def _priced_edges(
         _, j = _query(lifted, q, kq, workers)
         ss = np.repeat(group, kq)
         mm = pool[j.ravel()]
-        ok = prob.feasible(ss, mm)
+        ok = prob.feasible(ss, mm, in_key=True)
         out_s.append(ss[ok])
         out_m.append(mm[ok])
     if not out_s:
@@ -1531,19 +1534,24 @@ class _Checker:
         self._new_keys: list[np.ndarray] = []
         self._new_cost: list[np.ndarray] = []
 
-    def _watch(self, s: np.ndarray, m: np.ndarray, graph: _Graph) -> tuple[np.ndarray, np.ndarray]:
-        """Start watching pairs (merged into the sorted store by ``_merge``);
-        returns the ones not watched before (keys, costs)."""
+    def _watch(
+        self, s: np.ndarray, m: np.ndarray, graph: _Graph
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start watching pairs, given sorted by (slot, member) without
+        repeats (merged into the sorted store by ``_merge``); returns the
+        ones not watched before (slots, members, costs)."""
         M = self.prob.M
-        keys = _unique_sorted(s * M + m)
-        keys = keys[~graph.contains(keys // M, keys % M)]
+        keep = ~graph.contains(s, m)
+        s, m = s[keep], m[keep]
+        keys = s * M + m
         if len(self.keys):
             pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-            keys = keys[self.keys[pos] != keys]
-        cost = self.prob.cost(keys // M, keys % M)[0]
+            fresh = self.keys[pos] != keys
+            s, m, keys = s[fresh], m[fresh], keys[fresh]
+        cost = self.prob.cost(s, m)[0]
         self._new_keys.append(keys)
         self._new_cost.append(cost)
-        return keys, cost
+        return s, m, cost
 
     def park(self, graph: _Graph, drop: np.ndarray) -> int:
         """Move the graph edges where ``drop`` is set to the watched pairs:
@@ -1564,8 +1572,12 @@ class _Checker:
         newk = np.concatenate(self._new_keys)
         newc = np.concatenate(self._new_cost)
         self._new_keys, self._new_cost = [], []
-        newk, first = np.unique(newk, return_index=True)
-        newc = newc[first]
+        # a few sorted runs: the stable sort (timsort) merges them cheaply
+        order = np.argsort(newk, kind="stable")
+        newk, newc = newk[order], newc[order]
+        first = np.ones(len(newk), dtype=bool)
+        np.not_equal(newk[1:], newk[:-1], out=first[1:])
+        newk, newc = newk[first], newc[first]
         pos = np.searchsorted(self.keys, newk)
         fresh = np.ones(len(newk), dtype=bool)
         if len(self.keys):
@@ -1621,12 +1633,12 @@ class _Checker:
         near_r: list[np.ndarray] = [np.empty(0)]
         settled = np.zeros(prob.S, dtype=bool)  # has a violation: no proof needed now
 
-        def violations(keys: np.ndarray, cost: np.ndarray) -> None:
-            ks, km = keys // M, keys % M
+        def violations(ks: np.ndarray, km: np.ndarray, cost: np.ndarray, fresh: bool) -> None:
+            # fresh: pairs just found outside the graph
             red = cost + pi_s[ks] - pi_m[km]
             low = red < slack
             ks, km, red = ks[low], km[low], red[low]
-            out = ~graph.contains(ks, km)
+            out = np.ones(len(ks), dtype=bool) if fresh else ~graph.contains(ks, km)
             bad = out & (red < -tol)
             found_s.append(ks[bad])
             found_m.append(km[bad])
@@ -1640,11 +1652,13 @@ class _Checker:
             near_r.append(red[close])  # noqa: E702
 
         # 1. Every watched pair of the slots to check, exactly.
-        if check.all():
-            violations(self.keys, self.cost)
-        elif len(self.keys):
-            sel = check[self.keys // M]
-            violations(self.keys[sel], self.cost[sel])
+        if len(self.keys):
+            ws, wm = np.divmod(self.keys, M)
+            if check.all():
+                violations(ws, wm, self.cost, fresh=False)
+            else:
+                sel = check[ws]
+                violations(ws[sel], wm[sel], self.cost[sel], fresh=False)
         # 2. Members whose potential rose, against every slot near enough
         # (their watched pairs included).
         if len(down):
@@ -1688,14 +1702,14 @@ class _Checker:
                 continue
             # Watch every member within the needed radius: the bound then
             # proves the rest of the key's members.
-            inside = tree.query_ball_point(
-                pts[sel], np.minimum(need[sel], 2.5), return_sorted=False
-            )
+            # (sorted lists over an ascending pool, for ascending slots: the
+            # pairs come out sorted by (slot, member), as _watch wants them)
+            inside = tree.query_ball_point(pts[sel], np.minimum(need[sel], 2.5), return_sorted=True)
             lens = counts[sel]
             ss = np.repeat(pending[sel], lens)
             mm = pool[np.fromiter(itertools.chain.from_iterable(inside), np.int64, int(lens.sum()))]
-            ok = prob.feasible(ss, mm)
-            violations(*self._watch(ss[ok], mm[ok], graph))
+            ok = prob.feasible(ss, mm, in_key=True)
+            violations(*self._watch(ss[ok], mm[ok], graph), fresh=True)
             self.radius[pending[sel]] = need[sel]
         self._merge()
         fs = np.concatenate(found_s)
@@ -1773,7 +1787,7 @@ class _Checker:
         red = prob.cost(ss, mm)[0] + pi_s[ss] - pi_m[mm]
         bad = red < -tol
         ss, mm, red = ss[bad], mm[bad], red[bad]
-        bad = prob.feasible(ss, mm) & ~graph.contains(ss, mm)
+        bad = prob.feasible(ss, mm, in_key=True) & ~graph.contains(ss, mm)
         return ss[bad], mm[bad], red[bad]
 
     def _banded(
@@ -1829,7 +1843,7 @@ class _Checker:
         red = prob.cost(ss, mm)[0] + pi_s[ss] - pi_m[mm]
         bad = red < -tol
         ss, mm, red = ss[bad], mm[bad], red[bad]
-        bad = prob.feasible(ss, mm) & ~graph.contains(ss, mm)
+        bad = prob.feasible(ss, mm, in_key=True) & ~graph.contains(ss, mm)
         return ss[bad], mm[bad], red[bad]
 
 
@@ -1838,7 +1852,7 @@ def _exhaust(prob: _Problem, graph: _Graph, slots_idx: np.ndarray) -> None:
     for s in slots_idx.tolist():
         _, pool, _ = prob.index.tree(prob.slot_key[s])
         ss = np.full(len(pool), s, dtype=np.int64)
-        ok = prob.feasible(ss, pool)
+        ok = prob.feasible(ss, pool, in_key=True)
         graph.add(ss[ok], pool[ok])
         graph.radius[s] = np.inf
 
