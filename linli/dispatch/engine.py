@@ -776,22 +776,22 @@ class _Problem:
         raw = mem.rating[m]
         penalty = w.cross_community or 0.0
         out = []
-        for t, d, c, mi, ru, rr in zip(
+        for t, d, c, load, cap, week, ru, rr in zip(
             total.tolist(),
             km.tolist(),
             cross.tolist(),
-            m.tolist(),
+            mem.load[m].tolist(),
+            mem.cap[m].tolist(),
+            mem.week_load[m].tolist(),
             rating_used.tolist(),
             raw.tolist(),
             strict=True,
         ):
-            load = int(mem.load[mi])
-            week = int(mem.week_load[mi])
             out.append(
                 {
                     "distance_km": d,
                     "load": load,
-                    "cap": int(mem.cap[mi]),
+                    "cap": cap,
                     "week_load": week,
                     "rating": None if math.isnan(rr) else rr,
                     "rating_used": ru,
@@ -2114,6 +2114,7 @@ def assign(
 # ---------------------------------------------------------------------------
 
 
+@_keeping_freed_memory
 def greedy(
     slots: SlotArrays,
     members: MemberArrays,
