@@ -161,7 +161,6 @@ assignment.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import datetime as dt
 import functools
 import itertools
@@ -1886,10 +1885,9 @@ class _FreedMemoryKept:
         self._lock = threading.Lock()
         self._depth = 0
         self.libc: Any = None
-        name = ctypes.util.find_library("c")
         try:
-            libc = ctypes.CDLL(name) if name else None
-        except OSError:
+            libc = ctypes.CDLL(None)  # the C library the interpreter runs on
+        except (OSError, TypeError):
             libc = None
         if libc is not None and all(
             hasattr(libc, f) for f in ("gnu_get_libc_version", "mallopt", "malloc_trim")
