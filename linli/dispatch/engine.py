@@ -1925,9 +1925,11 @@ def _keeping_freed_memory(fn: _F) -> _F:
 
 
 # A regional re-solve is only tried while it covers at most this share of the
-# slots: beyond that a whole-graph solve is about as fast (measured on the
-# clustered benchmark: 0.8 saves the whole solve that 0.5 needed on seed 0).
-_REGION_CAP = 0.8
+# slots: beyond that a whole-graph solve is about as fast, and a failed
+# regional attempt costs a solve and a bounded potentials pass for nothing
+# (measured on the clustered benchmark: 0.8 helps single-slot orders by
+# about as much as it hurts two-slot ones).
+_REGION_CAP = 0.5
 
 
 @_keeping_freed_memory
@@ -2043,6 +2045,8 @@ def assign(
                     sol = trial
                     stats["local_rounds"] += 1
                     break
+                if len(rows) * 4 > _REGION_CAP * prob.S:
+                    break  # a wider region would be too big anyway
         else:
             last = pot
             pot = None
