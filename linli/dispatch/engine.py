@@ -85,6 +85,13 @@ exact):
    first, then minimum cost, which is the lexicographic objective without a
    ``BIG`` arc.  Costs are rounded to integers at the finest resolution that
    cannot overflow int64 (about 1e-9 of the largest cost at city sizes).
+   Identical slots of one order (every slot of an order, in practice) are
+   one *class* node for the solver, with one unit per slot and arcs of
+   capacity 1 to its members: the same rule as the gadgets, with a node
+   per order instead of a node per (order, member); gadgets remain only
+   between different classes of one order.  The graph gives every slot of
+   a class the same edges (:meth:`_Graph.symmetrize`) so the two views
+   agree; potentials and the certificate stay per slot.
 
 3. Regional re-solves.  When a round adds edges for only a few slots, the
    next solve keeps most slots where they are: only the slots an improving
@@ -735,6 +742,40 @@ class _Problem:
             for sk, cm in zip(slots.skill.tolist(), slots.community.tolist(), strict=True)
         ]
         self._groups: dict[tuple[int, int], np.ndarray] | None = None
+        self._classes()
+
+    def _classes(self) -> None:
+        """Identical slots of one order (same place, skill, window and
+        community: every slot of an order, in practice) form a *class*.
+        The solver sees one node per class, with as many units as slots,
+        and arcs of capacity 1 to members: that is the rule "one member
+        at most once per order" without a gadget node per (order, member).
+        ``slot_class``, ``class_size``, and the slots of class ``c`` in
+        ``class_slots[class_ptr[c]:class_ptr[c + 1]]``."""
+        sl = self.slots
+        cols = [
+            self.slot_order,
+            sl.skill,
+            sl.window[:, 0],
+            sl.window[:, 1],
+            sl.window[:, 2],
+            sl.lat,
+            sl.lon,
+            sl.community,
+        ]
+        order = np.lexsort(cols[::-1]) if self.S else np.empty(0, dtype=np.int64)
+        new = np.zeros(self.S, dtype=bool)
+        new[:1] = True
+        for col in cols:
+            c = col[order]
+            new[1:] |= c[1:] != c[:-1]
+        self.slot_class = np.empty(self.S, dtype=np.int64)
+        self.slot_class[order] = np.cumsum(new) - 1
+        self.n_classes = int(new.sum())
+        self.class_size = np.bincount(self.slot_class, minlength=self.n_classes)
+        self.class_slots = np.argsort(self.slot_class, kind="stable")
+        self.class_ptr = np.zeros(self.n_classes + 1, dtype=np.int64)
+        np.cumsum(self.class_size, out=self.class_ptr[1:])
 
     # -- pair level -------------------------------------------------------
     def is_excluded(self, s: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -1035,6 +1076,24 @@ class _Graph:
             self._gadgets = None
         return len(keys)
 
+    def symmetrize(self) -> int:
+        """Give every slot the edges of the other slots of its class (they
+        are the same pairs for identical slots), so the class-level solve
+        and the per-slot flow agree.  Returns the number of edges added."""
+        prob = self.prob
+        if prob.n_classes == prob.S or not len(self.keys):
+            return 0
+        multi = prob.class_size[prob.slot_class[self.s]] > 1
+        if not multi.any():
+            return 0
+        M = prob.M
+        ck = _unique_sorted(prob.slot_class[self.s[multi]] * M + self.m[multi])
+        c, m = ck // M, ck % M
+        n = prob.class_size[c]
+        offs = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        ss = prob.class_slots[np.repeat(prob.class_ptr[c], n) + offs]
+        return self.add(ss, np.repeat(m, n))
+
     def remove(self, drop: np.ndarray) -> None:
         """Drop the edges where ``drop`` (a mask over the edges) is set."""
         keep = ~drop
@@ -1174,60 +1233,79 @@ def _min_cost_assignment(
     em: np.ndarray,
     ec: np.ndarray,
     cap: np.ndarray,
-    edge_gadget: np.ndarray,
-    gadget_member: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """Exact maximum-cardinality, then minimum-cost assignment of the slots
-    ``rows`` over edges (es, em) with costs ``ec``, member capacities ``cap``
-    and the within-batch gadgets (gadget number per edge or -1, member of
-    each gadget; see :meth:`_Graph.gadgets`).  Returns (member per row or
+    ``rows`` over edges (es, em) with costs ``ec`` and member capacities
+    ``cap``.  The edges must be the same for every slot of a class among
+    ``rows`` (see :meth:`_Graph.symmetrize`).  Returns (member per row or
     -1, number of arcs).
 
     A min-cost flow network solved by OR-tools' cost-scaling push-relabel
-    (``SolveMaxFlowWithMinCost``): slot -> member (or -> gadget -> member)
-    -> sink, supplies 1 at the slots.  Costs are rounded to integers with the
-    finest resolution that cannot overflow (``_COST_SPAN``).
+    (``SolveMaxFlowWithMinCost``): class -> member (capacity 1) -> sink,
+    supplies at the classes (their number of slots among ``rows``).  When
+    two classes of one order reach a member, their arcs pass a gadget node
+    (order, member) of capacity 1 instead.  Costs are rounded to integers
+    with the finest resolution that cannot overflow (``_COST_SPAN``).
     """
     M = prob.M
     n = len(rows)
-    local = np.full(prob.S, -1, dtype=np.int64)
-    local[rows] = np.arange(n)
-    er = local[es]
+    # classes among the rows, numbered locally
+    row_cls = prob.slot_class[rows]
+    cls, local_of_row, supply_c = np.unique(row_cls, return_inverse=True, return_counts=True)
+    C = len(cls)
+    local = np.full(prob.n_classes, -1, dtype=np.int64)
+    local[cls] = np.arange(C)
+    # one arc per (class, member)
+    ek, first = np.unique(local[prob.slot_class[es]] * M + em, return_index=True)
+    ac, am, acost = ek // M, ek % M, ec[first]
+    # gadgets: (order, member) reached by two or more classes of the order
+    order_of_c = prob.slot_order[rows[np.unique(local_of_row, return_index=True)[1]]]
+    uniq, inv, counts = _group(order_of_c[ac] * M + am)
+    is_g = counts >= 2
+    g_of_uniq = np.where(is_g, np.cumsum(is_g) - 1, -1)
+    arc_gadget = g_of_uniq[inv]
+    gadget_member = uniq[is_g] % M
     G = len(gadget_member)
-    # nodes: rows 0..n-1, members n..n+M-1, gadgets n+M.., sink n+M+G
-    sink = n + M + G
+    # nodes: classes 0..C-1, members C..C+M-1, gadgets C+M.., sink C+M+G
+    sink = C + M + G
     open_m = np.flatnonzero(cap > 0)
-    target = np.where(edge_gadget >= 0, n + M + edge_gadget, n + em)
-    tails = np.concatenate([er, n + M + np.arange(G), n + open_m])
-    heads = np.concatenate([target, n + gadget_member, np.full(len(open_m), sink)])
-    caps = np.concatenate([np.ones(len(er) + G, dtype=np.int64), cap[open_m].astype(np.int64)])
+    target = np.where(arc_gadget >= 0, C + M + arc_gadget, C + am)
+    tails = np.concatenate([ac, C + M + np.arange(G), C + open_m])
+    heads = np.concatenate([target, C + gadget_member, np.full(len(open_m), sink)])
+    caps = np.concatenate([np.ones(len(ac) + G, dtype=np.int64), cap[open_m].astype(np.int64)])
     # (a floor on the largest cost keeps the scale finite when every cost
     # is zero or denormal-tiny)
-    top = max(float(np.abs(ec).max(initial=0.0)), 1e-9)
+    top = max(float(np.abs(acost).max(initial=0.0)), 1e-9)
     scale = _COST_SPAN / ((sink + 2) * top)
     costs = np.zeros(len(tails), dtype=np.int64)
-    costs[: len(er)] = np.rint(ec * scale).astype(np.int64)
+    costs[: len(ac)] = np.rint(acost * scale).astype(np.int64)
     flow = SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     supply = np.zeros(sink + 1, dtype=np.int64)
-    supply[:n] = 1
+    supply[:C] = supply_c
     supply[sink] = -n
     flow.set_nodes_supplies(np.arange(sink + 1), supply)
     status = flow.solve_max_flow_with_min_cost()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow solver failed: {status}")
-    used = flow.flows(np.arange(len(er))) > 0
+    used = np.flatnonzero(flow.flows(np.arange(len(ac))) > 0)
+    # hand each class's members to its rows, in order
     member = np.full(n, -1, dtype=np.int64)
-    member[er[used]] = em[used]
+    by_class = np.argsort(local_of_row, kind="stable")  # rows grouped by class
+    start = np.zeros(C + 1, dtype=np.int64)
+    np.cumsum(supply_c, out=start[1:])
+    uc = ac[used]  # sorted by class (arcs are sorted by class * M + member)
+    rank = np.arange(len(uc)) - np.searchsorted(uc, uc)
+    member[by_class[start[uc] + rank]] = am[used]
     return member, len(tails)
 
 
 def _solve(prob: _Problem, graph: _Graph) -> _Solution:
     """Exact maximum-cardinality min-cost flow on the whole graph."""
-    eg, gm = graph.gadgets()
+    graph.symmetrize()
     rows = np.arange(prob.S)
     member, arcs = _min_cost_assignment(
-        prob, rows, graph.s, graph.m, graph.cost, prob.index.remaining, eg, gm
+        prob, rows, graph.s, graph.m, graph.cost, prob.index.remaining
     )
     return _solution_for(prob, graph, member, arcs)
 
@@ -1237,6 +1315,7 @@ def _solve_local(prob: _Problem, graph: _Graph, sol: _Solution, rows: np.ndarray
     (see :func:`_region`).  The result is optimal for the region only; the
     caller verifies it globally."""
     S, M = prob.S, prob.M
+    graph.symmetrize()
     slot_member = sol.slot_member
     in_r = np.zeros(S, dtype=bool)
     in_r[rows] = True
@@ -1248,9 +1327,9 @@ def _solve_local(prob: _Problem, graph: _Graph, sol: _Solution, rows: np.ndarray
     pos = np.minimum(np.searchsorted(taken, keys), max(len(taken) - 1, 0))
     clash = taken[pos] == keys if len(taken) else np.zeros(len(keys), dtype=bool)
     use = in_r[graph.s] & (cap[graph.m] > 0) & ~clash
-    es, em = graph.s[use], graph.m[use]
-    eg, gm = graph.gadgets()
-    member, arcs = _min_cost_assignment(prob, rows, es, em, graph.cost[use], cap, eg[use], gm)
+    member, arcs = _min_cost_assignment(
+        prob, rows, graph.s[use], graph.m[use], graph.cost[use], cap
+    )
     combined = slot_member.copy()
     combined[rows] = member
     return _solution_for(prob, graph, combined, arcs)
@@ -1978,7 +2057,8 @@ def assign(
     (accepted regional re-solves), ``widened_slots``, ``exhausted_slots``,
     ``short_slots`` (in a local shortage), ``repriced`` (1 when priced
     edges were added after the first solve), ``initial_edges``, ``edges``,
-    ``arcs`` (of the last solve), ``gadgets``, ``banded_slots`` (slot
+    ``arcs`` (of the last solve), ``gadgets``, ``classes`` (solver nodes
+    for the slots: identical slots of one order share one), ``banded_slots`` (slot
     checks by bands, over all rounds), ``incremental_checks`` (certificate
     passes that only re-checked what changed), ``parked`` (edges moved from the
     graph to the certificate), ``solve_s``, ``wall_s`` and
@@ -2102,6 +2182,7 @@ def assign(
         edges=len(graph.keys),
         arcs=sol.n_arcs,
         gadgets=len(sol.gadget_member),
+        classes=prob.n_classes,
         banded_slots=checker.banded,
         incremental_checks=checker.incremental,
         certified=True,

@@ -595,9 +595,37 @@ def test_two_slots_of_one_order_never_share_a_member() -> None:
     plan = assign(slots, members, Weights())
     assert plan.n_assigned == 2
     assert sorted(a.member_id for a in plan.assignments) == [1, 2]
+    # the three identical slots are one node for the solver
+    assert plan.stats["classes"] == 1
     # already on the order -> excluded
     plan = assign(slots, members, Weights(), excluded=[(7, 1)])
     assert [a.member_id for a in plan.assignments] == [2]
+
+
+def test_slots_of_one_order_that_differ_are_separate_classes() -> None:
+    """Slots of one order with different skills are different classes; the
+    member who has both skills still takes only one of them."""
+    members = member_arrays(
+        [
+            MemberSpec(id=1, lat=LAT0, lon=LON0, skills={0, 1}, cap=3),
+            MemberSpec(id=2, lat=LAT0 + 0.05, lon=LON0, skills={0, 1}, cap=3),
+        ]
+    )
+    slots = slot_arrays(
+        [
+            SlotSpec(id=1, order_id=7, lat=LAT0, lon=LON0, skill=0),
+            SlotSpec(id=2, order_id=7, lat=LAT0, lon=LON0, skill=1),
+            SlotSpec(id=3, order_id=7, lat=LAT0, lon=LON0, skill=1),
+            SlotSpec(id=4, order_id=8, lat=LAT0, lon=LON0, skill=1),
+        ]
+    )
+    plan = assign(slots, members, Weights())
+    assert plan.stats["classes"] == 3
+    check = dense_exact(slots, members, Weights())
+    assert plan.n_assigned == check.n_assigned == 3
+    assert plan.total_cost == pytest.approx(check.total_cost, abs=1e-9)
+    on_7 = [a.member_id for a in plan.assignments if a.slot_id in (1, 2, 3)]
+    assert sorted(on_7) == [1, 2]
 
 
 # ---------------------------------------------------------------------------
