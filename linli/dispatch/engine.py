@@ -1515,9 +1515,11 @@ def _region(
     new_s: np.ndarray,
     new_m: np.ndarray,
     gain: np.ndarray,
+    limit: float = math.inf,
 ) -> np.ndarray:
     """Slots that an improving cycle through the new edges (new_s, new_m)
-    could plausibly visit.  Distances are in the residual network of
+    could plausibly visit (or, once more than ``limit`` slots are in, the
+    ones found so far: the caller will not use a region that big).  Distances are in the residual network of
     ``sol`` under reduced costs (``pot`` makes them non-negative); an
     improving simple cycle through one new edge ``s -> m`` of reduced cost
     ``-gain < 0`` only visits nodes ``v`` with ``d(m, v) + d(v, s) <=
@@ -1552,7 +1554,11 @@ def _region(
     improving = gain > 0
     cls = np.ceil(np.log2(gain[improving] / top)).astype(np.int64)
     es, em, eg = new_s[improving], new_m[improving], gain[improving]
-    for c in np.unique(np.maximum(cls, -20)).tolist():
+    # largest gains first: they reach furthest, so a region too big to use
+    # shows at once
+    for c in np.unique(np.maximum(cls, -20)).tolist()[::-1]:
+        if np.count_nonzero(inside[:S]) > limit:
+            break
         sel = np.maximum(cls, -20) == c
         budget = float(eg[sel].max())
         starts = _unique_sorted(S + em[sel])
@@ -2113,7 +2119,9 @@ def assign(
             last = pot
             pot = None
             for widen in (1.0, 4.0):
-                rows = _region(prob, graph, sol, last, big, new_s, new_m, widen * gain)
+                rows = _region(
+                    prob, graph, sol, last, big, new_s, new_m, widen * gain, _REGION_CAP * prob.S
+                )
                 rows = _unique_sorted(np.concatenate([rows, new_s]))
                 if len(rows) > _REGION_CAP * prob.S:
                     break
