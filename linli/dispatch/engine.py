@@ -1826,6 +1826,28 @@ class _Checker:
         self._last = (pi_s.copy(), pi_m.copy(), touched)
         return new_s, new_m, new_r, touched
 
+    def _violating(
+        self,
+        graph: _Graph,
+        out_s: list[np.ndarray],
+        out_m: list[np.ndarray],
+        pi_s: np.ndarray,
+        pi_m: np.ndarray,
+        tol: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Of candidate pairs (from a key's own tree), the feasible ones
+        outside the graph whose reduced cost is below ``-tol``."""
+        prob = self.prob
+        if not out_s:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, np.empty(0)
+        ss, mm = np.concatenate(out_s), np.concatenate(out_m)
+        red = prob.cost(ss, mm)[0] + pi_s[ss] - pi_m[mm]
+        bad = red < -tol
+        ss, mm, red = ss[bad], mm[bad], red[bad]
+        bad = prob.feasible(ss, mm, in_key=True) & ~graph.contains(ss, mm)
+        return ss[bad], mm[bad], red[bad]
+
     def _members_down(
         self,
         graph: _Graph,
@@ -1868,15 +1890,7 @@ class _Checker:
                 continue
             out_m.append(np.repeat(mem[act], lens))
             out_s.append(group[np.fromiter(itertools.chain.from_iterable(found), np.int64)])
-        if not out_s:
-            empty = np.empty(0, dtype=np.int64)
-            return empty, empty, np.empty(0)
-        ss, mm = np.concatenate(out_s), np.concatenate(out_m)
-        red = prob.cost(ss, mm)[0] + pi_s[ss] - pi_m[mm]
-        bad = red < -tol
-        ss, mm, red = ss[bad], mm[bad], red[bad]
-        bad = prob.feasible(ss, mm, in_key=True) & ~graph.contains(ss, mm)
-        return ss[bad], mm[bad], red[bad]
+        return self._violating(graph, out_s, out_m, pi_s, pi_m, tol)
 
     def _banded(
         self,
@@ -1924,15 +1938,7 @@ class _Checker:
                 continue
             out_s.append(np.repeat(slots_idx[act], lens))
             out_m.append(band[np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64)])
-        if not out_s:
-            empty = np.empty(0, dtype=np.int64)
-            return empty, empty, np.empty(0)
-        ss, mm = np.concatenate(out_s), np.concatenate(out_m)
-        red = prob.cost(ss, mm)[0] + pi_s[ss] - pi_m[mm]
-        bad = red < -tol
-        ss, mm, red = ss[bad], mm[bad], red[bad]
-        bad = prob.feasible(ss, mm, in_key=True) & ~graph.contains(ss, mm)
-        return ss[bad], mm[bad], red[bad]
+        return self._violating(graph, out_s, out_m, pi_s, pi_m, tol)
 
 
 def _exhaust(prob: _Problem, graph: _Graph, slots_idx: np.ndarray) -> None:
