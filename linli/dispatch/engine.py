@@ -355,6 +355,12 @@ def _chord_km(chord: np.ndarray | float) -> np.ndarray:
     return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(np.asarray(chord) / 2.0, 1.0))
 
 
+def _km_chord(km: np.ndarray) -> np.ndarray:
+    """Unit-sphere chord for great-circle km (the inverse of :func:`_chord_km`;
+    negative km give 0, anything past half the globe the diameter 2)."""
+    return 2.0 * np.sin(np.clip(km / (2.0 * EARTH_RADIUS_KM), 0.0, np.pi / 2))
+
+
 def _xyz_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _chord_km(np.sqrt(((a - b) ** 2).sum(axis=-1)))
 
@@ -750,8 +756,8 @@ class _Problem:
         The solver sees one node per class, with as many units as slots,
         and arcs of capacity 1 to members: that is the rule "one member
         at most once per order" without a gadget node per (order, member).
-        ``slot_class``, ``class_size``, and the slots of class ``c`` in
-        ``class_slots[class_ptr[c]:class_ptr[c + 1]]``."""
+        ``slot_class``, ``class_size``, ``class_order``, and the slots of
+        class ``c`` in ``class_slots[class_ptr[c]:class_ptr[c + 1]]``."""
         sl = self.slots
         cols = [
             self.slot_order,
@@ -776,6 +782,7 @@ class _Problem:
         self.class_slots = np.argsort(self.slot_class, kind="stable")
         self.class_ptr = np.zeros(self.n_classes + 1, dtype=np.int64)
         np.cumsum(self.class_size, out=self.class_ptr[1:])
+        self.class_order = self.slot_order[self.class_slots[self.class_ptr[:-1]]]
 
     # -- pair level -------------------------------------------------------
     def is_excluded(self, s: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -1035,6 +1042,16 @@ def _group(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sa[flag], inv, counts
 
 
+def _gadgets_of(order_member: np.ndarray, M: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gadgets for arcs keyed ``order * M + member``: one per key that two or
+    more arcs share.  Returns (gadget number per arc or -1, member of each
+    gadget, key of each gadget, sorted)."""
+    uniq, inv, counts = _group(order_member)
+    is_g = counts >= 2
+    g_of_uniq = np.where(is_g, np.cumsum(is_g) - 1, -1)
+    return g_of_uniq[inv], uniq[is_g] % M, uniq[is_g]
+
+
 class _Graph:
     """Edge set handed to the exact solver (sorted unique keys s * M + m,
     split into ``s`` and ``m``, with each edge's ``cost``).
@@ -1106,10 +1123,7 @@ class _Graph:
         per (order, member) pair reachable from >= 2 slots of the order."""
         if self._gadgets is None:
             M = self.prob.M
-            uniq, inv, counts = _group(self.prob.slot_order[self.s] * M + self.m)
-            is_g = counts >= 2
-            g_of_uniq = np.where(is_g, np.cumsum(is_g) - 1, -1)
-            self._gadgets = (g_of_uniq[inv], uniq[is_g] % M, uniq[is_g])
+            self._gadgets = _gadgets_of(self.prob.slot_order[self.s] * M + self.m, M)
         edge_gadget, gadget_member, _ = self._gadgets
         return edge_gadget, gadget_member
 
@@ -1259,12 +1273,7 @@ def _min_cost_assignment(
     ek, first = np.unique(local[prob.slot_class[es]] * M + em, return_index=True)
     ac, am, acost = ek // M, ek % M, ec[first]
     # gadgets: (order, member) reached by two or more classes of the order
-    order_of_c = prob.slot_order[rows[np.unique(local_of_row, return_index=True)[1]]]
-    uniq, inv, counts = _group(order_of_c[ac] * M + am)
-    is_g = counts >= 2
-    g_of_uniq = np.where(is_g, np.cumsum(is_g) - 1, -1)
-    arc_gadget = g_of_uniq[inv]
-    gadget_member = uniq[is_g] % M
+    arc_gadget, gadget_member, _ = _gadgets_of(prob.class_order[cls[ac]] * M + am, M)
     G = len(gadget_member)
     # nodes: classes 0..C-1, members C..C+M-1, gadgets C+M.., sink C+M+G
     sink = C + M + G
@@ -1616,7 +1625,7 @@ class _Checker:
         # new edges); None when the next run must check everything.
         self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._slot_trees: dict[tuple[int, int], cKDTree] = {}
-        self.rounds = 0
+        self.rounds = 0  # passes run
         self.keys = np.empty(0, dtype=np.int64)  # watched pairs s * M + m, sorted
         self.cost = np.empty(0)
         self._new_keys: list[np.ndarray] = []
@@ -1699,6 +1708,7 @@ class _Checker:
         so this makes their proofs cheap.  The graph only grows between such
         runs; parking edges (:meth:`park`) forces a whole check."""
         prob, w, M = self.prob, self.prob.w, self.prob.M
+        self.rounds += 1
         theta = -pi_s
         h = prob.index.term - pi_m
         check = np.ones(prob.S, dtype=bool)
@@ -1774,8 +1784,7 @@ class _Checker:
                 need_km = (theta[pending] - hmin) / w.per_km
             else:
                 need_km = np.full(len(pending), np.inf)
-            need = 2.0 * np.sin(np.minimum(need_km / (2.0 * EARTH_RADIUS_KM), np.pi / 2))
-            need = np.where(np.isfinite(need_km), need * (1 + 1e-9), np.inf)
+            need = np.where(np.isfinite(need_km), _km_chord(need_km) * (1 + 1e-9), np.inf)
             pts = prob.slot_xyz[pending]
             counts = tree.query_ball_point(pts, np.minimum(need, 2.5), return_length=True)
             # Too many members inside: the h-bands prove these slots instead.
@@ -1872,7 +1881,7 @@ class _Checker:
             reach = float(theta[group].max()) - h[mem] - tol
             if prob.w.per_km > 0:
                 km = reach / prob.w.per_km
-                chord = 2.0 * np.sin(np.clip(km / (2.0 * EARTH_RADIUS_KM), 0.0, np.pi / 2))
+                chord = _km_chord(km)
             else:
                 km = np.where(reach > 0, np.inf, -1.0)
                 chord = np.full(len(mem), 2.0)
@@ -1923,7 +1932,7 @@ class _Checker:
             lo = float(hp[order[a]])
             if prob.w.per_km > 0:
                 km = (reach - lo) / prob.w.per_km
-                chord = 2.0 * np.sin(np.clip(km / (2.0 * EARTH_RADIUS_KM), 0.0, np.pi / 2))
+                chord = _km_chord(km)
             else:
                 km = np.where(reach > lo, np.inf, -1.0)
                 chord = np.full(len(slots_idx), 2.0)
@@ -2173,7 +2182,6 @@ def assign(
                 sol = _solution_for(prob, graph, sol.slot_member)
                 pot = None
                 continue
-        checker.rounds += 1
         new_s, new_m, new_r, touched = checker.run(
             graph, pot.slot, pot.member, 8e-12 * big, k_add, near_slack
         )
