@@ -1740,14 +1740,14 @@ class _Checker:
             bad = out & (red < -tol)
             found_s.append(ks[bad])
             found_m.append(km[bad])
-            found_r.append(red[bad])  # noqa: E702
+            found_r.append(red[bad])
             settled[ks[bad]] = True
             # Nearly violating pairs ride along with real violations: the
             # next solve shifts the duals and would often expose them.
             close = out & ~bad
             near_s.append(ks[close])
             near_m.append(km[close])
-            near_r.append(red[close])  # noqa: E702
+            near_r.append(red[close])
 
         # 1. Every watched pair of the slots to check, exactly.
         if len(self.keys):
@@ -1763,7 +1763,7 @@ class _Checker:
             ds, dm, dr = self._members_down(graph, down, pi_s, pi_m, h, tol)
             found_s.append(ds)
             found_m.append(dm)
-            found_r.append(dr)  # noqa: E702
+            found_r.append(dr)
             settled[ds] = True
         # 3. Slots the radius bound does not settle.
         for key, group in prob.groups().items():
@@ -1793,7 +1793,7 @@ class _Checker:
                 ls, lm, lr = self._banded(key, pending[wide], graph, pi_s, pi_m, h, tol)
                 found_s.append(ls)
                 found_m.append(lm)
-                found_r.append(lr)  # noqa: E702
+                found_r.append(lr)
             sel = np.flatnonzero(~wide)
             if not len(sel):
                 continue
@@ -2113,19 +2113,13 @@ def assign(
     sol: _Solution | None = None
     pot: _Potentials | None = None
     last: _Potentials | None = None
-    new_s = new_m = np.empty(0, dtype=np.int64)
+    new_s = new_m = touched = np.empty(0, dtype=np.int64)
     gain = np.empty(0)  # minus the reduced costs of the edges just added
     few = max(20, prob.S // 20)
     reprice = bool(k_priced) and n_short > few
     while True:
         t1 = time.perf_counter()
-        if (
-            sol is not None
-            and pot is not None
-            and local
-            and len(new_s)
-            and len(_unique_sorted(new_s)) <= few
-        ):
+        if sol is not None and pot is not None and local and 0 < len(touched) <= few:
             # Few new edges: re-optimise only the region an improving cycle
             # through them could reach, and accept the result if potentials
             # settle on the whole graph within a few times the usual number
