@@ -61,6 +61,20 @@ def test_batch_page_plans_then_applies(cast):
     assert order.status == OrderStatus.DISPATCHED
 
 
+def test_batch_page_says_when_there_is_nothing_to_dispatch(cast):
+    client = client_for(cast.a.dispatcher)
+    html = client.get(reverse("dispatch:batch")).content.decode()
+    assert "没有待派的岗位" in html
+    assert "可派" not in html and "确认并派出" not in html
+    # waiting slots that nobody can take are not "nothing to dispatch"
+    orders.order_place(actor=cast.a.resident, item="health_clinic")
+    html = client.get(reverse("dispatch:batch")).content.decode()
+    assert "暂时派不出岗位" in html and "1 个暂无合适队员" in html
+    assert "没有待派的岗位" not in html and "确认并派出" not in html
+    english = client.get(reverse("dispatch:batch"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "No slot can be dispatched for now" in english
+
+
 def test_batch_page_sets_mode(cast):
     client = client_for(cast.a.dispatcher)
     client.post(reverse("dispatch:batch"), {"mode": "automatic"})
