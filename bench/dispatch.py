@@ -24,7 +24,7 @@ the hypervisor took for other guests while the method ran (``/proc/stat``):
 when it is high, the machine is shared and wall times are stretched.  Needs no
 Django; ``--json`` prints one JSON object (keys ``engine``, ``greedy``,
 ``exact`` -- null when skipped -- plus ``config``, ``ratios`` and
-``machine``: milliseconds for three fixed workloads, to compare runs made on
+``machine``: milliseconds for four fixed workloads, to compare runs made on
 different machines).
 """
 
@@ -42,6 +42,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
+from scipy.spatial import cKDTree
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -167,14 +169,39 @@ def make_city(
     return slots, members, BENCH_WEIGHTS
 
 
+def _flow_workload(
+    rng: np.random.Generator, n_slots: int = 4000, n_members: int = 2000, k: int = 8
+) -> tuple[np.ndarray, ...]:
+    """A fixed min-cost flow like the engine's: slots in a unit square, each
+    joined to its ``k`` nearest of ``n_members`` members (capacity 3, so
+    two thirds of the capacity is needed) at integer distance costs, members
+    to a sink.  Returns (tails, heads, capacities, costs, supplies)."""
+    s_xy, m_xy = rng.random((n_slots, 2)), rng.random((n_members, 2))
+    d, j = cKDTree(m_xy).query(s_xy, k)
+    sink = n_slots + n_members
+    tails = np.concatenate([np.repeat(np.arange(n_slots), k), n_slots + np.arange(n_members)])
+    heads = np.concatenate([n_slots + j.ravel(), np.full(n_members, sink)])
+    caps = np.concatenate([np.ones(n_slots * k, dtype=np.int64), np.full(n_members, 3)])
+    costs = np.concatenate(
+        [np.rint(d.ravel() * 1e9).astype(np.int64), np.zeros(n_members, np.int64)]
+    )
+    supplies = np.zeros(sink + 1, dtype=np.int64)
+    supplies[:n_slots] = 1
+    supplies[sink] = -n_slots
+    return tails, heads, caps, costs, supplies
+
+
 def machine_speed() -> dict[str, float]:
-    """Milliseconds (fastest of 3) for three fixed workloads, printed beside
-    the figures so that runs on different machines can be compared: the
-    engine's time is mostly many small numpy calls, which a slow or busy
-    virtual machine stretches far more than one big compiled call."""
+    """Milliseconds (fastest of 3) for four fixed workloads, printed beside
+    the figures so that runs on different machines can be compared.  The
+    engine's time is about half OR-tools min-cost-flow solves, which wait on
+    memory and suffer most from a busy host's shared caches (the last
+    workload: one such solve), and half many small numpy calls, which a slow
+    or busy virtual machine stretches far more than one big compiled call."""
     rng = np.random.default_rng(0)
     big = rng.random(1_000_000)
     small = rng.random(100)
+    flow_arcs = _flow_workload(rng)
 
     def python_loop() -> None:
         total = 0
@@ -188,11 +215,19 @@ def machine_speed() -> dict[str, float]:
     def sort_1m() -> None:
         np.sort(big)
 
+    def min_cost_flow() -> None:
+        flow = SimpleMinCostFlow()
+        flow.add_arcs_with_capacity_and_unit_cost(*flow_arcs[:4])
+        flow.set_nodes_supplies(np.arange(len(flow_arcs[4])), flow_arcs[4])
+        if flow.solve_max_flow_with_min_cost() != flow.OPTIMAL:
+            raise RuntimeError("the reference min-cost flow did not solve")
+
     out = {}
     for name, fn in [
         ("python_2m_adds_ms", python_loop),
         ("numpy_20k_small_calls_ms", small_numpy),
         ("numpy_sort_1m_ms", sort_1m),
+        ("ortools_flow_ms", min_cost_flow),
     ]:
         best = float("inf")
         for _ in range(3):
