@@ -220,8 +220,8 @@ PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 
 @PROPERTY
-@given(inst=instances(), tiny=st.booleans(), local=st.booleans())
-def test_assign_matches_brute_force(inst: Instance, tiny: bool, local: bool) -> None:
+@given(inst=instances(), tiny=st.booleans(), local=st.booleans(), repair=st.booleans())
+def test_assign_matches_brute_force(inst: Instance, tiny: bool, local: bool, repair: bool) -> None:
     slots, members = inst.arrays
     # "tiny" budgets start from 1 candidate per slot: the certificate and the
     # widening rounds (regional re-solves or whole ones) find everything else.
@@ -231,7 +231,9 @@ def test_assign_matches_brute_force(inst: Instance, tiny: bool, local: bool) -> 
         if tiny
         else {}
     )
-    plan = assign(slots, members, inst.weights, excluded=inst.excluded, local=local, **budget)
+    plan = assign(
+        slots, members, inst.weights, excluded=inst.excluded, local=local, repair=repair, **budget
+    )
     best_count, best_cost = brute_force(inst)
     check_plan(inst, plan)
     assert plan.n_assigned == best_count
@@ -292,9 +294,11 @@ def _random_city(
     return slots, members
 
 
-@pytest.mark.parametrize("local", [True, False])
+@pytest.mark.parametrize(("local", "repair"), [(True, True), (True, False), (False, False)])
 @pytest.mark.parametrize("seed", range(4))
-def test_assign_matches_dense_exact_on_medium_instances(seed: int, local: bool) -> None:
+def test_assign_matches_dense_exact_on_medium_instances(
+    seed: int, local: bool, repair: bool
+) -> None:
     rng = np.random.default_rng(seed)
     slots, members = _random_city(rng, 120, 60)
     weights = Weights()
@@ -311,7 +315,9 @@ def test_assign_matches_dense_exact_on_medium_instances(seed: int, local: bool) 
     )
     parked = 0
     for budget in budgets:
-        plan = assign(slots, members, weights, excluded=excluded, local=local, **budget)
+        plan = assign(
+            slots, members, weights, excluded=excluded, local=local, repair=repair, **budget
+        )
         parked += plan.stats["parked"]
         assert plan.n_assigned == exact.n_assigned
         assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
@@ -323,13 +329,14 @@ def test_assign_matches_dense_exact_on_medium_instances(seed: int, local: bool) 
 
 
 def test_regional_resolves_are_used_and_exact() -> None:
-    """Rounds that add edges for a few slots re-solve only the region an
-    improving cycle could reach; the answer is the dense optimum all the same."""
+    """Without repairs (the C extension missing, or ``repair=False``), rounds
+    that add edges for a few slots re-solve only the region an improving
+    cycle could reach; the answer is the dense optimum all the same."""
     used = incremental = 0
     for seed in range(4):
         rng = np.random.default_rng(seed)
         slots, members = _random_city(rng, 120, 60)
-        plan = assign(slots, members, Weights(), k=1, rings=0, k_add=1, slack=0.0)
+        plan = assign(slots, members, Weights(), k=1, rings=0, k_add=1, slack=0.0, repair=False)
         exact = dense_exact(slots, members, Weights())
         assert plan.n_assigned == exact.n_assigned
         assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
@@ -338,6 +345,127 @@ def test_regional_resolves_are_used_and_exact() -> None:
     assert used > 0
     # the proofs after regional re-solves only re-check what changed
     assert incremental > 0
+
+
+def test_the_repair_extension_is_built() -> None:
+    """``pip install`` compiles linli/dispatch/_repair.c (optional, so an
+    install without a C compiler still works, only slower); the machines
+    this project runs on have one, so a missing build is a broken build."""
+    assert engine._repair_ext is not None, "reinstall with a C compiler: pip install -e ."
+
+
+def test_repairs_are_used_and_exact() -> None:
+    """Rounds that add edges for a few slots repair the flow at hand by
+    successive shortest paths instead of solving again; the answer is the
+    dense optimum, and the proofs after repairs only re-check what changed."""
+    repairs = incremental = 0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        slots, members = _random_city(rng, 120, 60)
+        plan = assign(slots, members, Weights(), k=1, rings=0, k_add=1, slack=0.0)
+        exact = dense_exact(slots, members, Weights())
+        assert plan.n_assigned == exact.n_assigned
+        assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
+        assert plan.stats["local_rounds"] == 0
+        repairs += plan.stats["repairs"]
+        incremental += plan.stats["incremental_checks"]
+    assert repairs > 0
+    assert incremental > 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_repair_is_the_optimum_of_the_grown_graph(seed: int) -> None:
+    """From the optimum of a graph and its potentials, after edges join it,
+    :func:`engine._repair` gives a flow as cheap as solving the grown graph
+    afresh, and potentials under which no residual arc has a negative
+    reduced cost (a proof of that optimum)."""
+    rng = np.random.default_rng(100 + seed)
+    slots, members = _random_city(rng, 120, 60)
+    prob = engine._Problem(slots, members, Weights(), (), None)
+    graph, _ = engine._initial_graph(prob, 1, 0, 0, 1)
+    big = prob.big()
+    tol = 8e-12 * big
+    sol = engine._solve(prob, graph)
+    pot = engine._potentials(prob, graph, sol, big, 1e-12 * big)
+    assert pot is not None
+    checker = engine._Checker(prob, graph, 1)
+    new_s, new_m, new_r, _ = checker.run(graph, pot.slot, pot.member, tol, k_add=3)
+    assert (new_r < -tol).any()
+    graph.add(new_s, new_m)
+    before = engine._solution_for(prob, graph, sol.slot_member)
+    got = engine._repair(prob, graph, before, pot, big, tol, 10**9)
+    assert got is not None
+    repaired, rpot = got
+    fresh = engine._solve(prob, graph)
+
+    def total(member: np.ndarray) -> tuple[int, float]:
+        on = np.flatnonzero(member >= 0)
+        return len(on), float(prob.cost(on, member[on])[0].sum())
+
+    count, cost = total(repaired.slot_member)
+    assert count == total(fresh.slot_member)[0]
+    assert cost == pytest.approx(total(fresh.slot_member)[1], abs=1e-6)
+    old_count, old_cost = total(sol.slot_member)
+    assert (count, -cost) > (old_count, -old_cost + 1e-9)  # the new edges were worth it
+    n, tails, heads, costs = engine._residual(prob, graph, repaired, big)
+    assert (costs + rpot.node[tails] - rpot.node[heads]).min() >= -tol
+    # a budget too small to send every unit gives up (the caller solves whole)
+    assert engine._repair(prob, graph, before, pot, big, tol, 0) is None
+
+
+def test_assign_without_the_extension_or_within_no_budget_is_still_exact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(7)
+    slots, members = _random_city(rng, 120, 60)
+    exact = dense_exact(slots, members, Weights())
+    budget = dict(k=1, rings=0, k_add=1, slack=0.0)
+    with monkeypatch.context() as m:
+        m.setattr(engine, "_REPAIR_VISITS", 0)  # every repair gives up
+        plan = assign(slots, members, Weights(), **budget)
+    assert plan.stats["repairs"] == 0 and plan.stats["local_rounds"] > 0
+    assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
+    monkeypatch.setattr(engine, "_repair_ext", None)
+    plan = assign(slots, members, Weights(), **budget)
+    assert plan.stats["repairs"] == 0
+    assert plan.n_assigned == exact.n_assigned
+    assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
+
+
+def test_the_repair_extension_checks_its_arguments() -> None:
+    ext = engine._repair_ext
+    assert ext is not None
+    i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
+    # node 0 has a unit to send, node 1 misses one; one arc 0 -> 1 of cost 2
+    args = [i64(0), i64(1), np.array([2.0]), i64(1), i64(0), np.zeros(2), i64(1, -1)]
+    assert ext.repair(*args, 100) == (1, 2)
+    assert args[4].tolist() == [1] and args[6].tolist() == [0, 0]
+    # reduced cost of the reverse arc 1 -> 0: -2 + pi[1] - pi[0] = 0
+    assert args[5][1] - args[5][0] == pytest.approx(2.0)
+    with pytest.raises(TypeError, match="cost"):
+        ext.repair(
+            i64(0),
+            i64(1),
+            np.array([2.0], np.float32),
+            i64(1),
+            i64(0),
+            np.zeros(2),
+            i64(1, -1),
+            100,
+        )
+    with pytest.raises(ValueError, match="head"):
+        ext.repair(i64(0), i64(1, 1), np.array([2.0]), i64(1), i64(0), np.zeros(2), i64(1, -1), 100)
+    with pytest.raises(ValueError, match="out of range"):
+        ext.repair(i64(0), i64(5), np.array([2.0]), i64(1), i64(0), np.zeros(2), i64(1, -1), 100)
+    # no way from the unit to where one is missing
+    assert (
+        ext.repair(i64(1), i64(0), np.array([2.0]), i64(1), i64(0), np.zeros(2), i64(1, -1), 100)[0]
+        == -1
+    )
+    with pytest.raises(TypeError):
+        ext.repair(
+            i64(0), i64(1), np.array([2.0]), i64(1), i64(0), np.zeros(2), i64(1, -1).tolist(), 100
+        )
 
 
 @pytest.mark.parametrize("seed", range(6))
