@@ -176,9 +176,19 @@ static int64_t ssp(int64_t n, int64_t k, const int64_t *tail, const int64_t *hea
                         touched[nt++] = v;
                     dist[v] = nd;
                     pred[v] = x - arcs;
+                    if (excess[v] < 0 && nd <= it.d) {
+                        /* nothing is nearer than the node being scanned:
+                         * stop at once (a hub like the sink reaches many
+                         * nodes at the same distance) */
+                        t = v;
+                        dt = nd;
+                        break;
+                    }
                     heap_push(heap, &hn, nd, v);
                 }
             }
+            if (t >= 0)
+                break;
         }
         if (t < 0) {
             sent = -1;
