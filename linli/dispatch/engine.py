@@ -93,7 +93,8 @@ exact):
    a class the same edges (:meth:`_Graph.symmetrize`) so the two views
    agree; potentials and the certificate stay per slot.
 
-3. Repairs.  When a round adds edges for at most a fifth of the slots, the
+3. Repairs.  When a round adds edges for at most a fifth of the slots (in
+   a batch whose orders each have one slot), the
    flow at hand is repaired instead of solved again (:func:`_repair`, the C
    extension ``_repair.c``): each such slot's potential rises by its
    largest violation and the unit it sends is taken back, which leaves
@@ -1541,7 +1542,7 @@ def _repair(
     pot: _Potentials,
     big: float,
     tol: float,
-    max_visits: int,
+    work: float,
 ) -> tuple[_Solution, _Potentials] | None:
     """The optimal flow on ``graph`` from ``sol``, optimal on the graph as it
     was before edges joined it, and that graph's potentials ``pot``: or
@@ -1556,14 +1557,18 @@ def _repair(
     with every reduced cost >= 0.  Successive shortest paths
     (``_repair.c``) then send the waiting units along shortest paths and
     keep the potentials valid: the result is optimal on the grown graph,
-    with potentials that prove it.  Both are checked here before they are
+    with potentials that prove it.  It gives up after ``work`` node visits
+    per arc of the network (about what a whole solve costs).  Both are checked here before they are
     used: every slot sends exactly one unit, capacities hold, and no
     residual arc has a reduced cost below ``-tol``."""
-    if _repair_ext is None:
-        return None
-    S, M = prob.S, prob.M
     edge_gadget, gadget_member = sol.edge_gadget, sol.gadget_member
     G = len(gadget_member)
+    if _repair_ext is None or G:
+        # Orders of several slots: their identical slots swap members at
+        # no cost, so shortest paths wander through many ties; whole and
+        # regional solves (classes, no per-slot ties) are faster there.
+        return None
+    S, M = prob.S, prob.M
     T = S + M + G
     es, em = graph.s, graph.m
     rem = prob.index.remaining
@@ -1602,7 +1607,7 @@ def _repair(
         np.add.at(excess, tail[sending], 1)
         np.add.at(excess, head[sending], -1)
     try:
-        sent, _ = _repair_ext.repair(tail, head, cost, cap, flow, pi, excess, max_visits)
+        sent, _ = _repair_ext.repair(tail, head, cost, cap, flow, pi, excess, int(work * len(tail)))
     except (ValueError, MemoryError):  # a network it cannot take: solve it whole
         return None
     if sent < 0 or excess.any():
@@ -2145,13 +2150,16 @@ _REGION_CAP = 0.5
 
 # A round whose certificate pass widened at most this share of the slots is
 # repaired from the flow at hand (:func:`_repair`) rather than re-solved,
-# within this many Dijkstra node visits per slot.  Measured on the clustered
-# 10,000 x 5,000 benchmark: widening 15% of the slots takes about 40 visits
-# per slot (0.14 s against 0.29 s for the whole solve and its potentials);
-# widening 37% (the first solve's prices) takes 520 per slot and 1.4 s, where
-# OR-tools takes 0.2 s.
+# within this many Dijkstra node visits per arc of the network (about the
+# cost of solving it whole).  Measured on the 10,000 x 5,000 benchmark:
+# widening 15% of the clustered city's slots (hot spots) takes 2.6 visits
+# per arc, 0.1 s where the whole solve and its potentials take 0.2-0.3 s;
+# widening 37% (the first solve's prices) would take 1.4 s, where OR-tools
+# takes 0.2 s.  Batches with orders of several slots are not repaired (see
+# :func:`_repair`): with 30% two-slot orders a repair took 3-10 visits per
+# arc.
 _REPAIR_SHARE = 0.2
-_REPAIR_VISITS = 100
+_REPAIR_WORK = 4.0
 
 
 @_keeping_freed_memory
@@ -2252,7 +2260,7 @@ def assign(
             # Few slots gained attractive edges: move just the units those
             # edges affect from the optimal flow we have (successive
             # shortest paths, which also keep the potentials valid).
-            repaired = _repair(prob, graph, sol, pot, big, 8e-12 * big, _REPAIR_VISITS * prob.S)
+            repaired = _repair(prob, graph, sol, pot, big, 8e-12 * big, _REPAIR_WORK)
         if repaired is not None:
             sol, pot = repaired
             stats["repairs"] += 1

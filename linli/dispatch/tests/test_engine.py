@@ -256,7 +256,7 @@ def test_dense_exact_and_greedy(inst: Instance) -> None:
 
 
 def _random_city(
-    rng: np.random.Generator, n_slots: int, n_members: int
+    rng: np.random.Generator, n_slots: int, n_members: int, per_order: int = 2
 ) -> tuple[SlotArrays, MemberArrays]:
     m_skills = [
         set(rng.choice(4, size=rng.integers(1, 3), replace=False).tolist())
@@ -282,7 +282,7 @@ def _random_city(
         [
             SlotSpec(
                 id=i + 1,
-                order_id=i // 2 + 1,  # orders of two slots
+                order_id=i // per_order + 1,  # orders of two slots by default
                 lat=LAT0 + rng.uniform(-0.1, 0.1),
                 lon=LON0 + rng.uniform(-0.1, 0.1),
                 skill=int(rng.integers(0, 4)),
@@ -300,7 +300,8 @@ def test_assign_matches_dense_exact_on_medium_instances(
     seed: int, local: bool, repair: bool
 ) -> None:
     rng = np.random.default_rng(seed)
-    slots, members = _random_city(rng, 120, 60)
+    # repairs are for batches of one-slot orders (see _repair)
+    slots, members = _random_city(rng, 120, 60, per_order=1 if repair else 2)
     weights = Weights()
     excluded = [
         (int(o), int(m))
@@ -313,12 +314,13 @@ def test_assign_matches_dense_exact_on_medium_instances(
         dict(k=1, rings=0, watch_max=3, bands=3),
         dict(k=3, rings=0, k_add=2, prune=0.01),
     )
-    parked = 0
+    parked = repairs = 0
     for budget in budgets:
         plan = assign(
             slots, members, weights, excluded=excluded, local=local, repair=repair, **budget
         )
         parked += plan.stats["parked"]
+        repairs += plan.stats["repairs"]
         assert plan.n_assigned == exact.n_assigned
         assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
         if not local:
@@ -326,6 +328,7 @@ def test_assign_matches_dense_exact_on_medium_instances(
     # whole solves after the first proof hand the solver only the edges
     # the prices favour; the parked ones stay under the certificate
     assert parked > 0
+    assert (repairs > 0) == repair
 
 
 def test_regional_resolves_are_used_and_exact() -> None:
@@ -361,7 +364,7 @@ def test_repairs_are_used_and_exact() -> None:
     repairs = incremental = 0
     for seed in range(4):
         rng = np.random.default_rng(seed)
-        slots, members = _random_city(rng, 120, 60)
+        slots, members = _random_city(rng, 120, 60, per_order=1)
         plan = assign(slots, members, Weights(), k=1, rings=0, k_add=1, slack=0.0)
         exact = dense_exact(slots, members, Weights())
         assert plan.n_assigned == exact.n_assigned
@@ -380,7 +383,7 @@ def test_a_repair_is_the_optimum_of_the_grown_graph(seed: int) -> None:
     afresh, and potentials under which no residual arc has a negative
     reduced cost (a proof of that optimum)."""
     rng = np.random.default_rng(100 + seed)
-    slots, members = _random_city(rng, 120, 60)
+    slots, members = _random_city(rng, 120, 60, per_order=1)
     prob = engine._Problem(slots, members, Weights(), (), None)
     graph, _ = engine._initial_graph(prob, 1, 0, 0, 1)
     big = prob.big()
@@ -393,7 +396,7 @@ def test_a_repair_is_the_optimum_of_the_grown_graph(seed: int) -> None:
     assert (new_r < -tol).any()
     graph.add(new_s, new_m)
     before = engine._solution_for(prob, graph, sol.slot_member)
-    got = engine._repair(prob, graph, before, pot, big, tol, 10**9)
+    got = engine._repair(prob, graph, before, pot, big, tol, 1e9)
     assert got is not None
     repaired, rpot = got
     fresh = engine._solve(prob, graph)
@@ -413,15 +416,26 @@ def test_a_repair_is_the_optimum_of_the_grown_graph(seed: int) -> None:
     assert engine._repair(prob, graph, before, pot, big, tol, 0) is None
 
 
+def test_batches_with_orders_of_several_slots_are_not_repaired() -> None:
+    """Identical slots of one order swap members at no cost, which makes
+    shortest paths slow: such batches re-solve instead, exactly as before."""
+    rng = np.random.default_rng(3)
+    slots, members = _random_city(rng, 120, 60)
+    plan = assign(slots, members, Weights(), k=1, rings=0, k_add=1, slack=0.0)
+    exact = dense_exact(slots, members, Weights())
+    assert plan.stats["repairs"] == 0 and plan.stats["local_rounds"] > 0
+    assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
+
+
 def test_assign_without_the_extension_or_within_no_budget_is_still_exact(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rng = np.random.default_rng(7)
-    slots, members = _random_city(rng, 120, 60)
+    slots, members = _random_city(rng, 120, 60, per_order=1)
     exact = dense_exact(slots, members, Weights())
     budget = dict(k=1, rings=0, k_add=1, slack=0.0)
     with monkeypatch.context() as m:
-        m.setattr(engine, "_REPAIR_VISITS", 0)  # every repair gives up
+        m.setattr(engine, "_REPAIR_WORK", 0.0)  # every repair gives up
         plan = assign(slots, members, Weights(), **budget)
     assert plan.stats["repairs"] == 0 and plan.stats["local_rounds"] > 0
     assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
