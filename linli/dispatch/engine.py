@@ -1544,89 +1544,77 @@ def _repair(
     tol: float,
     work: float,
 ) -> tuple[_Solution, _Potentials] | None:
-    """The optimal flow on ``graph`` from ``sol``, optimal on the graph as it
-    was before edges joined it, and that graph's potentials ``pot``: or
-    None when the C repair is missing or gave up (the caller solves the
-    whole graph instead).
+    """The optimal flow on ``graph`` (and potentials proving it), from
+    ``sol``, which was optimal before edges joined the graph, and that
+    graph's potentials ``pot``; None when the C extension is missing, the
+    batch has orders of several slots, or the repair gave up after
+    ``work`` node visits per arc (about what a whole solve costs): the
+    caller solves instead.
 
-    Only arcs that joined the graph can have a negative reduced cost, and
-    they all leave slots.  Raising such a slot's potential by its largest
-    violation makes its arcs valid again except the reverse of the one unit
-    it sends; cancelling that unit leaves a unit waiting at the slot and
-    one missing at its member (gadget, or the sink when it was unassigned),
-    with every reduced cost >= 0.  Successive shortest paths
-    (``_repair.c``) then send the waiting units along shortest paths and
-    keep the potentials valid: the result is optimal on the grown graph,
-    with potentials that prove it.  It gives up after ``work`` node visits
-    per arc of the network (about what a whole solve costs).  Both are checked here before they are
-    used: every slot sends exactly one unit, capacities hold, and no
-    residual arc has a reduced cost below ``-tol``."""
-    edge_gadget, gadget_member = sol.edge_gadget, sol.gadget_member
-    G = len(gadget_member)
-    if _repair_ext is None or G:
-        # Orders of several slots: their identical slots swap members at
-        # no cost, so shortest paths wander through many ties; whole and
-        # regional solves (classes, no per-slot ties) are faster there.
+    Only the new arcs can have a negative reduced cost, and they all leave
+    slots.  Raising such a slot's potential by its largest violation makes
+    them valid again, except the reverse of the one unit the slot sends;
+    taking that unit back leaves it waiting at the slot and missing at the
+    member (or at the sink, for an unassigned slot), with every reduced
+    cost >= 0.  Successive shortest paths (``_repair.c``) then send the
+    waiting units along shortest paths and keep the potentials valid.  The
+    result is checked before it is used: every slot sends exactly one unit,
+    capacities hold, and no residual arc has a reduced cost below ``-tol``.
+
+    Orders of several slots are left to the solver: their identical slots
+    swap members at no cost, so the shortest paths wander through many
+    ties (a repair took 3-10 visits per arc with 30% two-slot orders), and
+    the solver's class nodes have no such ties."""
+    if _repair_ext is None or len(sol.gadget_member):
         return None
     S, M = prob.S, prob.M
-    T = S + M + G
+    T = S + M
     es, em = graph.s, graph.m
     rem = prob.index.remaining
     open_m = np.flatnonzero(rem > 0)
-    un = sol.slot_member < 0
-    # forward arcs: slot edges, gadget -> member, member -> sink, "unassigned"
-    tail = np.concatenate([es, S + M + np.arange(G), S + open_m, np.arange(S)])
-    head = np.concatenate(
-        [
-            np.where(edge_gadget >= 0, S + M + edge_gadget, S + em),
-            S + gadget_member,
-            np.full(len(open_m), T),
-            np.full(S, T),
-        ]
-    )
-    cost = np.concatenate([graph.cost, np.zeros(G + len(open_m)), np.full(S, big)])
-    cap = np.concatenate(
-        [np.ones(len(es) + G, dtype=np.int64), rem[open_m].astype(np.int64), np.ones(S, np.int64)]
-    )
-    flow = np.concatenate([sol.edge_used, sol.gadget_used, sol.flow[open_m], un]).astype(np.int64)
+    # arcs: slot -> member, member -> sink, slot -> sink ("unassigned", BIG)
+    tail = np.concatenate([es, S + open_m, np.arange(S)])
+    head = np.concatenate([S + em, np.full(len(open_m) + S, T)])
+    cost = np.concatenate([graph.cost, np.zeros(len(open_m)), np.full(S, big)])
+    cap = np.concatenate([np.ones(len(es)), rem[open_m], np.ones(S)]).astype(np.int64)
+    flow = np.concatenate([sol.edge_used, sol.flow[open_m], sol.slot_member < 0]).astype(np.int64)
     pi = pot.carried(prob, graph).copy()
     excess = np.zeros(T + 1, dtype=np.int64)
     rc = cost + pi[tail] - pi[head]
     bad = (rc < -tol) & (flow < cap)
-    if bad.any():
-        if (tail[bad] >= S).any():
-            return None  # not a grown graph (cannot happen): solve it whole
-        raise_by = np.zeros(S)
-        np.maximum.at(raise_by, tail[bad], -rc[bad])
-        moved = np.flatnonzero(raise_by > 0)
-        pi[moved] += raise_by[moved]
-        # cancel the one unit each such slot sends (an edge, or "unassigned")
-        sending = np.flatnonzero((flow > 0) & (tail < S))
-        sending = sending[raise_by[tail[sending]] > 0]
-        flow[sending] = 0
-        np.add.at(excess, tail[sending], 1)
-        np.add.at(excess, head[sending], -1)
+    if (tail[bad] >= S).any():
+        return None  # not a grown graph (cannot happen): solve it instead
+    raise_by = np.zeros(S)
+    np.maximum.at(raise_by, tail[bad], -rc[bad])
+    pi[:S] += raise_by
+    # take back the one unit each such slot sends (to a member, or BIG)
+    back = np.flatnonzero((flow > 0) & (tail < S))
+    back = back[raise_by[tail[back]] > 0]
+    flow[back] = 0
+    np.add.at(excess, tail[back], 1)
+    np.add.at(excess, head[back], -1)
     try:
         sent, _ = _repair_ext.repair(tail, head, cost, cap, flow, pi, excess, int(work * len(tail)))
-    except (ValueError, MemoryError):  # a network it cannot take: solve it whole
+    except (ValueError, MemoryError):  # a network it cannot take: solve instead
         return None
     if sent < 0 or excess.any():
         return None
     # check what the C code did before anything relies on it
-    out = np.bincount(tail, weights=flow, minlength=T + 1)[:S]
-    if (flow < 0).any() or (flow > cap).any() or not (out == 1).all():
-        return None
+    sends = np.bincount(tail, weights=flow, minlength=T + 1)[:S]
     rc = cost + pi[tail] - pi[head]
-    if (rc[flow < cap] < -tol).any() or (rc[flow > 0] > tol).any():
+    if (
+        (flow < 0).any()
+        or (flow > cap).any()
+        or (sends != 1).any()
+        or (rc[flow < cap] < -tol).any()
+        or (rc[flow > 0] > tol).any()
+    ):
         return None
-    E = len(es)
     slot_member = np.full(S, -1, dtype=np.int64)
-    used = np.flatnonzero(flow[:E] > 0)
+    used = np.flatnonzero(flow[: len(es)] > 0)
     slot_member[es[used]] = em[used]
     new_sol = _solution_for(prob, graph, slot_member, sol.n_arcs)
-    if not np.array_equal(new_sol.gadget_used, flow[E : E + G] > 0):
-        return None
-    pi_m = pi[S : S + M].copy()
+    pi_m = pi[S:T].copy()
     idle = (new_sol.flow == 0) & (rem > 0)
     pi_m[idle] = np.minimum(pi_m[idle], pi[T])  # as in _potentials
     return new_sol, _Potentials(pi[:S], pi_m, float(pi[T]), pi, pot.rounds, graph.gadget_keys())
