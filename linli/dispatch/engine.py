@@ -2239,6 +2239,7 @@ def assign(
     gain = np.empty(0)  # minus the reduced costs of the edges just added
     few = max(20, prob.S // 20)
     repair = repair and _repair_ext is not None
+    arcs = 0  # of the last solve (repairs do not solve)
     repair_max = max(20, int(_REPAIR_SHARE * prob.S))
     reprice = bool(k_priced) and n_short > few
     while True:
@@ -2273,6 +2274,7 @@ def assign(
                 )
                 if pot is not None:
                     sol = trial
+                    arcs = sol.n_arcs
                     stats["local_rounds"] += 1
                     break
                 if len(rows) * 4 > _REGION_CAP * prob.S:
@@ -2293,6 +2295,7 @@ def assign(
                 drop[sol.edge_used] = False
                 stats["parked"] += checker.park(graph, drop)
             sol = _solve(prob, graph)
+            arcs = sol.n_arcs
             pot = _potentials(prob, graph, sol, big, 1e-12 * big)
         t_solve += time.perf_counter() - t1
         assert pot is not None and sol is not None
@@ -2329,7 +2332,7 @@ def assign(
     assert sol is not None
     stats.update(
         edges=len(graph.keys),
-        arcs=sol.n_arcs,
+        arcs=arcs,
         gadgets=len(sol.gadget_member),
         classes=prob.n_classes,
         banded_slots=checker.banded,
