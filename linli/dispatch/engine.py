@@ -1492,6 +1492,23 @@ class _Potentials:
     rounds: int
     gadget_keys: np.ndarray  # order * M + member of each gadget node, sorted
 
+    @classmethod
+    def of(
+        cls, prob: _Problem, graph: _Graph, sol: _Solution, pi: np.ndarray, rounds: int
+    ) -> _Potentials:
+        """From ``pi`` over every node of the residual network of ``sol`` on
+        ``graph`` (slots, members, gadgets, sink)."""
+        S, M = prob.S, prob.M
+        sink = float(pi[-1])
+        pi_m = pi[S : S + M].copy()
+        # A member with no slot only has the arc member -> sink, so any
+        # potential >= pi(sink) is valid; the lowest one makes the
+        # certificate easiest.
+        rem = prob.index.remaining
+        idle = (sol.flow == 0) & (rem > 0)
+        pi_m[idle] = np.minimum(pi_m[idle], sink)
+        return cls(pi[:S], pi_m, sink, pi, rounds, graph.gadget_keys())
+
     def carried(self, prob: _Problem, graph: _Graph) -> np.ndarray:
         """``node`` laid out for the current graph, whose gadgets may be new:
         a gadget keeps its potential, a new one takes its member's (what an
@@ -1519,20 +1536,12 @@ def _potentials(
     """Potentials of the residual network of the flow ``sol``, or None if
     ``max_rounds`` ran out (see :func:`_spfa`; ``start``: earlier ones to
     relax from, when the network has the same nodes)."""
-    S, M = prob.S, prob.M
     n, tails, heads, costs = _residual(prob, graph, sol, big)
     init = start.carried(prob, graph) if start is not None else None
     pi, rounds = _spfa(n, tails, heads, costs, eps, max_rounds, init)
     if pi is None:
         return None
-    T = n - 1
-    pi_m = pi[S : S + M].copy()
-    # A member with no slot only has the arc member -> sink, so any potential
-    # >= pi(sink) is valid; the lowest one makes the certificate easiest.
-    rem = prob.index.remaining
-    idle = (sol.flow == 0) & (rem > 0)
-    pi_m[idle] = np.minimum(pi_m[idle], pi[T])
-    return _Potentials(pi[:S], pi_m, float(pi[T]), pi, rounds, graph.gadget_keys())
+    return _Potentials.of(prob, graph, sol, pi, rounds)
 
 
 def _repair(
@@ -1613,11 +1622,8 @@ def _repair(
     slot_member = np.full(S, -1, dtype=np.int64)
     used = np.flatnonzero(flow[: len(es)] > 0)
     slot_member[es[used]] = em[used]
-    new_sol = _solution_for(prob, graph, slot_member, sol.n_arcs)
-    pi_m = pi[S:T].copy()
-    idle = (new_sol.flow == 0) & (rem > 0)
-    pi_m[idle] = np.minimum(pi_m[idle], pi[T])  # as in _potentials
-    return new_sol, _Potentials(pi[:S], pi_m, float(pi[T]), pi, pot.rounds, graph.gadget_keys())
+    new_sol = _solution_for(prob, graph, slot_member)
+    return new_sol, _Potentials.of(prob, graph, new_sol, pi, pot.rounds)
 
 
 def _region(
