@@ -331,22 +331,27 @@ def test_assign_matches_dense_exact_on_medium_instances(
     assert (repairs > 0) == repair
 
 
-def test_regional_resolves_are_used_and_exact() -> None:
-    """Without repairs (the C extension missing, or ``repair=False``), rounds
-    that add edges for a few slots re-solve only the region an improving
-    cycle could reach; the answer is the dense optimum all the same."""
+@pytest.mark.parametrize("repair", [False, True])
+def test_few_new_edges_are_repaired_or_re_solved_regionally_and_exact(repair: bool) -> None:
+    """Rounds that add edges for a few slots repair the flow at hand by
+    successive shortest paths (batches of one-slot orders) or, without
+    repairs (the C extension missing, ``repair=False``, or orders of two
+    slots), re-solve only the region an improving cycle could reach.  The
+    answer is the dense optimum either way, and the proofs after them only
+    re-check what changed."""
     used = incremental = 0
     for seed in range(4):
         rng = np.random.default_rng(seed)
-        slots, members = _random_city(rng, 120, 60)
-        plan = assign(slots, members, Weights(), k=1, rings=0, k_add=1, slack=0.0, repair=False)
+        slots, members = _random_city(rng, 120, 60, per_order=1 if repair else 2)
+        plan = assign(slots, members, Weights(), k=1, rings=0, k_add=1, slack=0.0, repair=repair)
         exact = dense_exact(slots, members, Weights())
         assert plan.n_assigned == exact.n_assigned
         assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
-        used += plan.stats["local_rounds"]
+        if repair:
+            assert plan.stats["local_rounds"] == 0
+        used += plan.stats["repairs" if repair else "local_rounds"]
         incremental += plan.stats["incremental_checks"]
     assert used > 0
-    # the proofs after regional re-solves only re-check what changed
     assert incremental > 0
 
 
@@ -355,25 +360,6 @@ def test_the_repair_extension_is_built() -> None:
     install without a C compiler still works, only slower); the machines
     this project runs on have one, so a missing build is a broken build."""
     assert engine._repair_ext is not None, "reinstall with a C compiler: pip install -e ."
-
-
-def test_repairs_are_used_and_exact() -> None:
-    """Rounds that add edges for a few slots repair the flow at hand by
-    successive shortest paths instead of solving again; the answer is the
-    dense optimum, and the proofs after repairs only re-check what changed."""
-    repairs = incremental = 0
-    for seed in range(4):
-        rng = np.random.default_rng(seed)
-        slots, members = _random_city(rng, 120, 60, per_order=1)
-        plan = assign(slots, members, Weights(), k=1, rings=0, k_add=1, slack=0.0)
-        exact = dense_exact(slots, members, Weights())
-        assert plan.n_assigned == exact.n_assigned
-        assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
-        assert plan.stats["local_rounds"] == 0
-        repairs += plan.stats["repairs"]
-        incremental += plan.stats["incremental_checks"]
-    assert repairs > 0
-    assert incremental > 0
 
 
 @pytest.mark.parametrize("seed", range(6))
