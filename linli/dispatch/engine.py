@@ -93,19 +93,20 @@ exact):
    a class the same edges (:meth:`_Graph.symmetrize`) so the two views
    agree; potentials and the certificate stay per slot.
 
-3. Repairs.  When a round adds edges for at most a fifth of the slots (in
-   a batch whose orders each have one slot), the
+3. Repairs.  When a round adds edges for at most a fifth of the slots, the
    flow at hand is repaired instead of solved again (:func:`_repair`, the C
-   extension ``_repair.c``): each such slot's potential rises by its
-   largest violation and the unit it sends is taken back, which leaves
-   every reduced cost >= 0; successive shortest paths (Dijkstra on reduced
-   costs, one waiting unit at a time) then send those units where they
-   are cheapest and keep the potentials valid, so the result is optimal on
-   the grown graph and comes with its own potentials (no step 4).  The
-   result is checked (one unit per slot, capacities, no negative reduced
-   cost) before it is used; a repair that would take too long gives up
-   and the graph is solved as below.  Without the extension (no C
-   compiler at install time) the engine solves every round as below.
+   extension ``_repair.c``), on the solver's network of classes: each
+   class with a new negative arc rises until no arc leaving it is
+   negative and takes back the units whose way back that makes negative,
+   which leaves every reduced cost >= 0; successive shortest paths (Dijkstra on reduced costs, one
+   waiting unit at a time) then send those units where they are cheapest
+   and keep the potentials valid, so the result is optimal on the grown
+   graph and comes with its own potentials (no step 4).  The result is
+   checked (every slot's unit sent, capacities, no negative reduced cost,
+   on the class network and again on the per-slot one) before it is used;
+   a repair that would take too long gives up and the graph is solved as
+   below.  Without the extension (no C compiler at install time) the
+   engine solves every round as below.
 
    Regional re-solves.  When a round adds edges for only a few slots and
    no repair was made, the next solve keeps most slots where they are:
@@ -1252,6 +1253,71 @@ def _expand_copies(
     return r, starts + offs, np.repeat(w, n)
 
 
+class _ClassNetwork:
+    """The flow network of the slots ``rows`` over edges (es, em) with costs
+    ``ec`` and member capacities ``cap``, with one node per class of slots
+    (see :meth:`_Problem._classes`): class -> member (capacity 1) -> sink,
+    supplies at the classes (their number of slots among ``rows``).  When
+    two classes of one order reach a member, their arcs pass a gadget node
+    (order, member) of capacity 1 instead.  The edges must be the same for
+    every slot of a class among ``rows`` (see :meth:`_Graph.symmetrize`).
+
+    Nodes: classes ``0..C-1`` (``cls`` numbered locally), members
+    ``C..C+M-1``, gadgets ``C+M..``, then ``sink``.  Arcs: one per (class,
+    member) pair (``ac``, ``am``, ``acost``, sorted by class then member;
+    into the gadget when ``arc_gadget >= 0``), then gadget -> member, then
+    open member -> sink (``open_m``); ``tails``, ``heads``, ``caps``.
+    """
+
+    def __init__(
+        self,
+        prob: _Problem,
+        rows: np.ndarray,
+        es: np.ndarray,
+        em: np.ndarray,
+        ec: np.ndarray,
+        cap: np.ndarray,
+    ) -> None:
+        M = prob.M
+        self.rows = rows
+        row_cls = prob.slot_class[rows]
+        self.cls, self.local_of_row, self.supply = np.unique(
+            row_cls, return_inverse=True, return_counts=True
+        )
+        C = self.C = len(self.cls)
+        self.local = np.full(prob.n_classes, -1, dtype=np.int64)
+        self.local[self.cls] = np.arange(C)
+        self.keys, first = np.unique(self.local[prob.slot_class[es]] * M + em, return_index=True)
+        self.ac, self.am, self.acost = self.keys // M, self.keys % M, ec[first]
+        self.arc_gadget, self.gadget_member, _ = _gadgets_of(
+            prob.class_order[self.cls[self.ac]] * M + self.am, M
+        )
+        G = len(self.gadget_member)
+        self.sink = C + M + G
+        self.open_m = np.flatnonzero(cap > 0)
+        target = np.where(self.arc_gadget >= 0, C + M + self.arc_gadget, C + self.am)
+        self.tails = np.concatenate([self.ac, C + M + np.arange(G), C + self.open_m])
+        self.heads = np.concatenate(
+            [target, C + self.gadget_member, np.full(len(self.open_m), self.sink)]
+        )
+        self.caps = np.concatenate(
+            [np.ones(len(self.ac) + G, dtype=np.int64), cap[self.open_m].astype(np.int64)]
+        )
+
+    def members_of_rows(self, used: np.ndarray) -> np.ndarray:
+        """Member per row (or -1) from the used (class, member) pairs
+        ``used`` (sorted indices): each class hands its members to its
+        rows in order."""
+        member = np.full(len(self.rows), -1, dtype=np.int64)
+        by_class = np.argsort(self.local_of_row, kind="stable")  # rows grouped by class
+        start = np.zeros(self.C + 1, dtype=np.int64)
+        np.cumsum(self.supply, out=start[1:])
+        uc = self.ac[used]  # sorted by class (pairs are sorted by class * M + member)
+        rank = np.arange(len(uc)) - np.searchsorted(uc, uc)
+        member[by_class[start[uc] + rank]] = self.am[used]
+        return member
+
+
 # Costs go to the min-cost flow solver as integers: the largest one times
 # (number of nodes + 2) stays below this, so neither the solver's internal
 # scaling (it multiplies costs by the node count) nor a total cost overflows
@@ -1270,63 +1336,32 @@ def _min_cost_assignment(
 ) -> tuple[np.ndarray, int]:
     """Exact maximum-cardinality, then minimum-cost assignment of the slots
     ``rows`` over edges (es, em) with costs ``ec`` and member capacities
-    ``cap``.  The edges must be the same for every slot of a class among
-    ``rows`` (see :meth:`_Graph.symmetrize`).  Returns (member per row or
-    -1, number of arcs).
+    ``cap`` (the network of :class:`_ClassNetwork`).  Returns (member per
+    row or -1, number of arcs).
 
-    A min-cost flow network solved by OR-tools' cost-scaling push-relabel
-    (``SolveMaxFlowWithMinCost``): class -> member (capacity 1) -> sink,
-    supplies at the classes (their number of slots among ``rows``).  When
-    two classes of one order reach a member, their arcs pass a gadget node
-    (order, member) of capacity 1 instead.  Costs are rounded to integers
-    with the finest resolution that cannot overflow (``_COST_SPAN``).
+    Solved by OR-tools' cost-scaling push-relabel
+    (``SolveMaxFlowWithMinCost``).  Costs are rounded to integers with the
+    finest resolution that cannot overflow (``_COST_SPAN``).
     """
-    M = prob.M
-    n = len(rows)
-    # classes among the rows, numbered locally
-    row_cls = prob.slot_class[rows]
-    cls, local_of_row, supply_c = np.unique(row_cls, return_inverse=True, return_counts=True)
-    C = len(cls)
-    local = np.full(prob.n_classes, -1, dtype=np.int64)
-    local[cls] = np.arange(C)
-    # one arc per (class, member)
-    ek, first = np.unique(local[prob.slot_class[es]] * M + em, return_index=True)
-    ac, am, acost = ek // M, ek % M, ec[first]
-    # gadgets: (order, member) reached by two or more classes of the order
-    arc_gadget, gadget_member, _ = _gadgets_of(prob.class_order[cls[ac]] * M + am, M)
-    G = len(gadget_member)
-    # nodes: classes 0..C-1, members C..C+M-1, gadgets C+M.., sink C+M+G
-    sink = C + M + G
-    open_m = np.flatnonzero(cap > 0)
-    target = np.where(arc_gadget >= 0, C + M + arc_gadget, C + am)
-    tails = np.concatenate([ac, C + M + np.arange(G), C + open_m])
-    heads = np.concatenate([target, C + gadget_member, np.full(len(open_m), sink)])
-    caps = np.concatenate([np.ones(len(ac) + G, dtype=np.int64), cap[open_m].astype(np.int64)])
+    net = _ClassNetwork(prob, rows, es, em, ec, cap)
+    n_pairs, sink = len(net.ac), net.sink
     # (a floor on the largest cost keeps the scale finite when every cost
     # is zero or denormal-tiny)
-    top = max(float(np.abs(acost).max(initial=0.0)), 1e-9)
+    top = max(float(np.abs(net.acost).max(initial=0.0)), 1e-9)
     scale = _COST_SPAN / ((sink + 2) * top)
-    costs = np.zeros(len(tails), dtype=np.int64)
-    costs[: len(ac)] = np.rint(acost * scale).astype(np.int64)
+    costs = np.zeros(len(net.tails), dtype=np.int64)
+    costs[:n_pairs] = np.rint(net.acost * scale).astype(np.int64)
     flow = SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    flow.add_arcs_with_capacity_and_unit_cost(net.tails, net.heads, net.caps, costs)
     supply = np.zeros(sink + 1, dtype=np.int64)
-    supply[:C] = supply_c
-    supply[sink] = -n
+    supply[: net.C] = net.supply
+    supply[sink] = -len(rows)
     flow.set_nodes_supplies(np.arange(sink + 1), supply)
     status = flow.solve_max_flow_with_min_cost()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow solver failed: {status}")
-    used = np.flatnonzero(flow.flows(np.arange(len(ac))) > 0)
-    # hand each class's members to its rows, in order
-    member = np.full(n, -1, dtype=np.int64)
-    by_class = np.argsort(local_of_row, kind="stable")  # rows grouped by class
-    start = np.zeros(C + 1, dtype=np.int64)
-    np.cumsum(supply_c, out=start[1:])
-    uc = ac[used]  # sorted by class (arcs are sorted by class * M + member)
-    rank = np.arange(len(uc)) - np.searchsorted(uc, uc)
-    member[by_class[start[uc] + rank]] = am[used]
-    return member, len(tails)
+    used = np.flatnonzero(flow.flows(np.arange(n_pairs)) > 0)
+    return net.members_of_rows(used), len(net.tails)
 
 
 def _solve(prob: _Problem, graph: _Graph) -> _Solution:
@@ -1555,53 +1590,90 @@ def _repair(
 ) -> tuple[_Solution, _Potentials] | None:
     """The optimal flow on ``graph`` (and potentials proving it), from
     ``sol``, which was optimal before edges joined the graph, and that
-    graph's potentials ``pot``; None when the C extension is missing, the
-    batch has orders of several slots, or the repair gave up after
-    ``work`` node visits per arc (about what a whole solve costs): the
-    caller solves instead.
+    graph's potentials ``pot``; None when the C extension is missing or the
+    repair gave up after ``work`` node visits per arc (about what a whole
+    solve costs): the caller solves instead.
+
+    The repair works on the solver's network (:class:`_ClassNetwork`, plus
+    an "unassigned" arc of cost ``big`` per class), where identical slots
+    of an order are one node: per slot, they would swap members at no
+    cost and the shortest paths would wander through those ties.  A class
+    takes the highest potential of its slots (they are equal, as the
+    slots are interchangeable, except between unassigned slots).
 
     Only the new arcs can have a negative reduced cost, and they all leave
-    slots.  Raising such a slot's potential by its largest violation makes
-    them valid again, except the reverse of the one unit the slot sends;
-    taking that unit back leaves it waiting at the slot and missing at the
-    member (or at the sink, for an unassigned slot), with every reduced
-    cost >= 0.  Successive shortest paths (``_repair.c``) then send the
-    waiting units along shortest paths and keep the potentials valid.  The
-    result is checked before it is used: every slot sends exactly one unit,
-    capacities hold, and no residual arc has a reduced cost below ``-tol``.
-
-    Orders of several slots are left to the solver: their identical slots
-    swap members at no cost, so the shortest paths wander through many
-    ties (a repair took 3-10 visits per arc with 30% two-slot orders), and
-    the solver's class nodes have no such ties."""
-    if _repair_ext is None or len(sol.gadget_member):
+    classes.  Raising such a class's potential until no arc leaving it is
+    negative, and taking back the units whose way back that makes
+    negative, leaves them waiting at the class and missing where they went
+    (a member, a gadget or the sink), with every reduced cost >= 0.  Successive shortest paths
+    (``_repair.c``) then send the waiting units along shortest paths and
+    keep the potentials valid.  The result is checked before it is used:
+    every class sends its slots' units, capacities hold, and no residual
+    arc has a reduced cost below ``-tol``; the slots' potentials are then
+    read off the classes' and checked on the per-slot network (see
+    :func:`_slot_potentials`)."""
+    if _repair_ext is None:
         return None
     S, M = prob.S, prob.M
-    T = S + M
-    es, em = graph.s, graph.m
     rem = prob.index.remaining
-    open_m = np.flatnonzero(rem > 0)
-    # arcs: slot -> member, member -> sink, slot -> sink ("unassigned", BIG)
-    tail = np.concatenate([es, S + open_m, np.arange(S)])
-    head = np.concatenate([S + em, np.full(len(open_m) + S, T)])
-    cost = np.concatenate([graph.cost, np.zeros(len(open_m)), np.full(S, big)])
-    cap = np.concatenate([np.ones(len(es)), rem[open_m], np.ones(S)]).astype(np.int64)
-    flow = np.concatenate([sol.edge_used, sol.flow[open_m], sol.slot_member < 0]).astype(np.int64)
-    pi = pot.carried(prob, graph).copy()
+    # (all slots: the network's class numbers are the problem's)
+    net = _ClassNetwork(prob, np.arange(S), graph.s, graph.m, graph.cost, rem)
+    C, G, T = net.C, len(net.gadget_member), net.sink
+    n_pairs = len(net.ac)
+    if net.supply[net.ac].sum() != len(graph.keys):
+        return None  # not symmetrized (the caller's mistake): solve instead
+    # the flow: pairs used by a slot, gadgets by their pair, members, and
+    # each class's unassigned slots on its "unassigned" arc
+    done = sol.slot_member >= 0
+    used_keys = prob.slot_class[done] * M + sol.slot_member[done]
+    pair_flow = np.zeros(n_pairs, dtype=np.int64)
+    if len(used_keys):
+        pos = np.minimum(np.searchsorted(net.keys, used_keys), max(n_pairs - 1, 0))
+        if not (n_pairs and (net.keys[pos] == used_keys).all()):
+            return None  # a slot's member is not an edge (cannot happen)
+        np.add.at(pair_flow, pos, 1)
+    g = net.arc_gadget >= 0
+    gadget_flow = np.bincount(net.arc_gadget[g], weights=pair_flow[g], minlength=G)
+    unassigned = np.bincount(prob.slot_class[~done], minlength=C)
+    tail = np.concatenate([net.tails, np.arange(C)])
+    head = np.concatenate([net.heads, np.full(C, T)])
+    cost = np.concatenate([net.acost, np.zeros(G + len(net.open_m)), np.full(C, big)])
+    cap = np.concatenate([net.caps, net.supply])
+    flow = np.concatenate(
+        [pair_flow, gadget_flow.astype(np.int64), sol.flow[net.open_m], unassigned]
+    ).astype(np.int64)
+    # potentials: a class takes its slots' highest, a class gadget the
+    # per-slot gadget of the same (order, member)
+    node = pot.carried(prob, graph)
+    pi = np.empty(T + 1)
+    pi[:C] = -np.inf
+    np.maximum.at(pi, prob.slot_class, node[:S])
+    pi[C : C + M] = node[S : S + M]
+    slot_gk = graph.gadget_keys()
+    gk = prob.class_order[net.ac[g]] * M + net.am[g]
+    gkeys = np.empty(G, dtype=np.int64)
+    gkeys[net.arc_gadget[g]] = gk
+    gpos = np.searchsorted(slot_gk, gkeys)
+    pi[C + M : T] = node[S + M + gpos]
+    pi[T] = node[-1]
     excess = np.zeros(T + 1, dtype=np.int64)
     rc = cost + pi[tail] - pi[head]
     bad = (rc < -tol) & (flow < cap)
-    if (tail[bad] >= S).any():
+    if (tail[bad] >= C).any():
         return None  # not a grown graph (cannot happen): solve it instead
-    raise_by = np.zeros(S)
-    np.maximum.at(raise_by, tail[bad], -rc[bad])
-    pi[:S] += raise_by
-    # take back the one unit each such slot sends (to a member, or BIG)
-    back = np.flatnonzero((flow > 0) & (tail < S))
-    back = back[raise_by[tail[back]] > 0]
-    flow[back] = 0
-    np.add.at(excess, tail[back], 1)
-    np.add.at(excess, head[back], -1)
+    if bad.any():
+        # such a class rises until no arc leaving it is negative, and takes
+        # back the units whose way back that makes negative
+        top = np.full(T + 1, -np.inf)
+        np.maximum.at(top, tail[bad], -rc[bad])
+        up = np.maximum(top[:C], 0.0)
+        pi[:C] += up
+        rc[:n_pairs] += up[tail[:n_pairs]]
+        rc[-C:] += up
+        back = np.flatnonzero((flow > 0) & (rc > tol) & (tail < C))
+        np.add.at(excess, tail[back], flow[back])
+        np.add.at(excess, head[back], -flow[back])
+        flow[back] = 0
     try:
         sent, _ = _repair_ext.repair(tail, head, cost, cap, flow, pi, excess, int(work * len(tail)))
     except (ValueError, MemoryError):  # a network it cannot take: solve instead
@@ -1609,21 +1681,62 @@ def _repair(
     if sent < 0 or excess.any():
         return None
     # check what the C code did before anything relies on it
-    sends = np.bincount(tail, weights=flow, minlength=T + 1)[:S]
+    sends = np.bincount(tail, weights=flow, minlength=T + 1)[:C]
     rc = cost + pi[tail] - pi[head]
     if (
         (flow < 0).any()
         or (flow > cap).any()
-        or (sends != 1).any()
+        or (sends != net.supply).any()
         or (rc[flow < cap] < -tol).any()
         or (rc[flow > 0] > tol).any()
     ):
         return None
-    slot_member = np.full(S, -1, dtype=np.int64)
-    used = np.flatnonzero(flow[: len(es)] > 0)
-    slot_member[es[used]] = em[used]
+    slot_member = net.members_of_rows(np.flatnonzero(flow[:n_pairs] > 0))
     new_sol = _solution_for(prob, graph, slot_member)
-    return new_sol, _Potentials.of(prob, graph, new_sol, pi, pot.rounds)
+    return _slot_potentials(prob, graph, new_sol, net, pi, big, tol, pot.rounds)
+
+
+def _slot_potentials(
+    prob: _Problem,
+    graph: _Graph,
+    sol: _Solution,
+    net: _ClassNetwork,
+    pi: np.ndarray,
+    big: float,
+    tol: float,
+    rounds: int,
+) -> tuple[_Solution, _Potentials] | None:
+    """Potentials of the per-slot residual network of ``sol`` from those of
+    the class network ``net`` that prove it optimal, or None if they do
+    not prove it (then the caller solves).
+
+    A slot takes its class's potential.  A gadget of two classes is the
+    class network's.  A gadget of one class's slots (not in the class
+    network) takes its member's potential when unused; when a slot uses
+    it, the class's other slots still reach it, so it takes exactly the
+    class's potential plus the edge's cost (at most the member's, since
+    the pair is used).  A gadget of two classes that one of them uses is
+    lowered to the same value (which no other arc forbids)."""
+    S, M, C = prob.S, prob.M, net.C
+    edge_gadget, gadget_member = graph.gadgets()
+    G = len(gadget_member)
+    node = np.empty(S + M + G + 1)
+    node[:S] = pi[net.local[prob.slot_class]]
+    node[S : S + M] = pi[C : C + M]
+    node[-1] = pi[net.sink]
+    gp = pi[C + gadget_member]  # unused: the member's
+    net_g = net.arc_gadget >= 0
+    if net_g.any():
+        gk = prob.class_order[net.cls[net.ac[net_g]]] * M + net.am[net_g]
+        pos = np.searchsorted(graph.gadget_keys(), gk)
+        gp[pos] = pi[C + M + net.arc_gadget[net_g]]
+    e = np.flatnonzero(sol.edge_used & (edge_gadget >= 0))
+    np.minimum.at(gp, edge_gadget[e], graph.cost[e] + node[graph.s[e]])
+    node[S + M : S + M + G] = gp
+    n, tails, heads, costs = _residual(prob, graph, sol, big)
+    if (costs + node[tails] - node[heads] < -tol).any():
+        return None
+    return sol, _Potentials.of(prob, graph, sol, node, rounds)
 
 
 def _region(
@@ -2149,9 +2262,9 @@ _REGION_CAP = 0.5
 # widening 15% of the clustered city's slots (hot spots) takes 2.6 visits
 # per arc, 0.1 s where the whole solve and its potentials take 0.2-0.3 s;
 # widening 37% (the first solve's prices) would take 1.4 s, where OR-tools
-# takes 0.2 s.  Batches with orders of several slots are not repaired (see
-# :func:`_repair`): with 30% two-slot orders a repair took 3-10 visits per
-# arc.
+# takes 0.2 s.  With 30% two-slot orders, repairing the priced round
+# (18% of the slots) took 4.7 visits per arc and gave up; the later ones
+# took 1-1.4.
 _REPAIR_SHARE = 0.2
 _REPAIR_WORK = 4.0
 
@@ -2333,7 +2446,9 @@ def assign(
             checker.radius[stuck] = np.inf
             stats["exhausted_slots"] += len(stuck)
             fails[stuck] = -(10**9)  # never again: radius is now infinite
+        # identical slots get the same edges (the class network needs it);
         # the flow must be re-expressed on the grown graph
+        graph.symmetrize()
         sol = _solution_for(prob, graph, sol.slot_member)
     assert sol is not None
     stats.update(

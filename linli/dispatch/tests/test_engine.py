@@ -8,6 +8,8 @@ widening / certificate path is what has to deliver the optimum.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import itertools
 import math
@@ -256,8 +258,15 @@ def test_dense_exact_and_greedy(inst: Instance) -> None:
 
 
 def _random_city(
-    rng: np.random.Generator, n_slots: int, n_members: int, per_order: int = 2
+    rng: np.random.Generator,
+    n_slots: int,
+    n_members: int,
+    per_order: int = 2,
+    identical: bool = False,
 ) -> tuple[SlotArrays, MemberArrays]:
+    """Members and slots scattered over a few km.  The slots of an order
+    differ in place, skill and window, or are ``identical`` copies (one
+    class node for the solver)."""
     m_skills = [
         set(rng.choice(4, size=rng.integers(1, 3), replace=False).tolist())
         for _ in range(n_members)
@@ -278,20 +287,20 @@ def _random_city(
             for i in range(n_members)
         ]
     )
-    slots = slot_arrays(
-        [
-            SlotSpec(
-                id=i + 1,
-                order_id=i // per_order + 1,  # orders of two slots by default
-                lat=LAT0 + rng.uniform(-0.1, 0.1),
-                lon=LON0 + rng.uniform(-0.1, 0.1),
-                skill=int(rng.integers(0, 4)),
-                window=WINDOWS[rng.integers(0, 3)],
-            )
-            for i in range(n_slots)
-        ]
-    )
-    return slots, members
+    specs = [
+        SlotSpec(
+            id=i + 1,
+            order_id=i // per_order + 1,  # orders of two slots by default
+            lat=LAT0 + rng.uniform(-0.1, 0.1),
+            lon=LON0 + rng.uniform(-0.1, 0.1),
+            skill=int(rng.integers(0, 4)),
+            window=WINDOWS[rng.integers(0, 3)],
+        )
+        for i in range(n_slots)
+    ]
+    if identical:
+        specs = [dataclasses.replace(specs[i - i % per_order], id=i + 1) for i in range(n_slots)]
+    return slot_arrays(specs), members
 
 
 @pytest.mark.parametrize(("local", "repair"), [(True, True), (True, False), (False, False)])
@@ -300,8 +309,7 @@ def test_assign_matches_dense_exact_on_medium_instances(
     seed: int, local: bool, repair: bool
 ) -> None:
     rng = np.random.default_rng(seed)
-    # repairs are for batches of one-slot orders (see _repair)
-    slots, members = _random_city(rng, 120, 60, per_order=1 if repair else 2)
+    slots, members = _random_city(rng, 120, 60, identical=seed % 2 == 1)
     weights = Weights()
     excluded = [
         (int(o), int(m))
@@ -334,15 +342,15 @@ def test_assign_matches_dense_exact_on_medium_instances(
 @pytest.mark.parametrize("repair", [False, True])
 def test_few_new_edges_are_repaired_or_re_solved_regionally_and_exact(repair: bool) -> None:
     """Rounds that add edges for a few slots repair the flow at hand by
-    successive shortest paths (batches of one-slot orders) or, without
-    repairs (the C extension missing, ``repair=False``, or orders of two
-    slots), re-solve only the region an improving cycle could reach.  The
-    answer is the dense optimum either way, and the proofs after them only
-    re-check what changed."""
+    successive shortest paths or, without repairs (the C extension
+    missing, or ``repair=False``), re-solve only the region an improving
+    cycle could reach.  The answer is the dense optimum either way, with
+    orders of one slot, of different slots and of identical slots, and
+    the proofs after them only re-check what changed."""
     used = incremental = 0
-    for seed in range(4):
+    for seed, per_order, identical in [(0, 1, False), (1, 2, False), (2, 2, True), (3, 3, True)]:
         rng = np.random.default_rng(seed)
-        slots, members = _random_city(rng, 120, 60, per_order=1 if repair else 2)
+        slots, members = _random_city(rng, 120, 60, per_order, identical)
         plan = assign(slots, members, Weights(), k=1, rings=0, k_add=1, slack=0.0, repair=repair)
         exact = dense_exact(slots, members, Weights())
         assert plan.n_assigned == exact.n_assigned
@@ -369,7 +377,8 @@ def test_a_repair_is_the_optimum_of_the_grown_graph(seed: int) -> None:
     afresh, and potentials under which no residual arc has a negative
     reduced cost (a proof of that optimum)."""
     rng = np.random.default_rng(100 + seed)
-    slots, members = _random_city(rng, 120, 60, per_order=1)
+    # orders of one slot, of two different ones, of three identical ones
+    slots, members = _random_city(rng, 120, 60, 1 + seed % 3, identical=seed % 3 == 2)
     prob = engine._Problem(slots, members, Weights(), (), None)
     graph, _ = engine._initial_graph(prob, 1, 0, 0, 1)
     big = prob.big()
@@ -381,7 +390,17 @@ def test_a_repair_is_the_optimum_of_the_grown_graph(seed: int) -> None:
     new_s, new_m, new_r, _ = checker.run(graph, pot.slot, pot.member, tol, k_add=3)
     assert (new_r < -tol).any()
     graph.add(new_s, new_m)
+    graph.symmetrize()
     before = engine._solution_for(prob, graph, sol.slot_member)
+    if seed % 3 == 2:
+        # identical slots must have the same edges (the repair's class
+        # network needs it): one slot's edge missing, it solves instead
+        lopsided = copy.copy(graph)
+        drop = np.zeros(len(graph.keys), dtype=bool)
+        drop[np.flatnonzero(~before.edge_used)[0]] = True
+        lopsided.remove(drop)
+        lop = engine._solution_for(prob, lopsided, sol.slot_member)
+        assert engine._repair(prob, lopsided, lop, pot, big, tol, 1e9) is None
     got = engine._repair(prob, graph, before, pot, big, tol, 1e9)
     assert got is not None
     repaired, rpot = got
@@ -400,17 +419,6 @@ def test_a_repair_is_the_optimum_of_the_grown_graph(seed: int) -> None:
     assert (costs + rpot.node[tails] - rpot.node[heads]).min() >= -tol
     # a budget too small to send every unit gives up (the caller solves whole)
     assert engine._repair(prob, graph, before, pot, big, tol, 0) is None
-
-
-def test_batches_with_orders_of_several_slots_are_not_repaired() -> None:
-    """Identical slots of one order swap members at no cost, which makes
-    shortest paths slow: such batches re-solve instead, exactly as before."""
-    rng = np.random.default_rng(3)
-    slots, members = _random_city(rng, 120, 60)
-    plan = assign(slots, members, Weights(), k=1, rings=0, k_add=1, slack=0.0)
-    exact = dense_exact(slots, members, Weights())
-    assert plan.stats["repairs"] == 0 and plan.stats["local_rounds"] > 0
-    assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
 
 
 def test_assign_without_the_extension_or_within_no_budget_is_still_exact(
