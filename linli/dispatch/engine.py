@@ -1605,9 +1605,9 @@ def _repair(
     classes.  Raising such a class's potential until no arc leaving it is
     negative, and taking back the units whose way back that makes
     negative, leaves them waiting at the class and missing where they went
-    (a member, a gadget or the sink), with every reduced cost >= 0.  Successive shortest paths
-    (``_repair.c``) then send the waiting units along shortest paths and
-    keep the potentials valid.  The result is checked before it is used:
+    (a member, a gadget or the sink), with every reduced cost >= 0.
+    Successive shortest paths (``_repair.c``) then send the waiting units
+    along shortest paths and keep the potentials valid.  The result is checked before it is used:
     every class sends its slots' units, capacities hold, and no residual
     arc has a reduced cost below ``-tol``; the slots' potentials are then
     read off the classes' and checked on the per-slot network (see
