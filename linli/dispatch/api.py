@@ -1,5 +1,6 @@
 # No "from __future__ import annotations": django-ninja reads these annotations at run time.
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
 from linli.core.errors import InvalidInput
@@ -46,7 +47,7 @@ def suggestions(request: HttpRequest, order_id: int, k: int = 5) -> list[dict]:
     none_available, excluded, other_community) and its explanation.
     """
     if not 1 <= k <= 20:
-        raise InvalidInput(fields={"k": "1–20"})
+        raise InvalidInput(fields={"k": _("请填 1 到 20 之间的整数。")})
     return [
         {
             "slot": s.slot.index,
@@ -150,7 +151,7 @@ def batch(request: HttpRequest, payload: BatchIn) -> dict:
             code=payload.community, kind=Center.Kind.COMMUNITY
         ).first()
         if community is None:
-            raise InvalidInput(fields={"community": "?"})
+            raise InvalidInput(fields={"community": _("没有这个社区。")})
     return batch_out(
         batch_dispatch(actor=request.user, community=community, dry_run=payload.dry_run)
     )

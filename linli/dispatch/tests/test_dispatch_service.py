@@ -107,6 +107,22 @@ def test_suggestions_permissions(cast):
     assert r.json()[0]["candidates"][0]["reasons"]
 
 
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [("k=0", "请填 1 到 20 之间的整数。"), ("k=21", "请填 1 到 20 之间的整数。"), ("k=many", None)],
+)
+def test_suggestions_api_refuses_a_bad_k_by_field(cast, query, reason):
+    order = place(cast)
+    r = client_for(cast.a.dispatcher).get(
+        f"/api/v1/orders/{order.pk}/suggestions?{query}",
+        HTTP_AUTHORIZATION=f"Bearer {token_issue(user=cast.a.dispatcher)}",
+    )
+    assert r.status_code == 400
+    assert r.json()["fields"]["k"]
+    if reason:
+        assert r.json()["fields"]["k"] == [reason]
+
+
 def test_batch_dry_run_changes_nothing_then_apply_dispatches(cast):
     for i in range(3):
         add_member(cast, f"m{i}", 22.92 + i * 0.01, 110.99, cap=1)
@@ -171,6 +187,16 @@ def test_batch_scope_and_permissions(cast):
         HTTP_AUTHORIZATION=f"Bearer {token_issue(user=cast.a.dispatcher)}",
     )
     assert r.status_code == 400 and "community" in r.json()["fields"]
+    r = api.post(
+        "/api/v1/dispatch/batch",
+        {"community": "nowhere", "dry_run": False},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token_issue(user=cast.a.dispatcher)}",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert r.status_code == 400 and r.json()["fields"] == {
+        "community": ["There is no such community."]
+    }
 
 
 def test_automatic_mode_is_applied_by_the_worker_job(cast):
