@@ -2258,15 +2258,16 @@ _REGION_CAP = 0.5
 # A round whose certificate pass widened at most this share of the slots is
 # repaired from the flow at hand (:func:`_repair`) rather than re-solved,
 # within this many Dijkstra node visits per arc of the network (about the
-# cost of solving it whole).  Measured on the 10,000 x 5,000 benchmark:
+# cost of solving it whole, with its potentials and the certificate pass
+# that a whole solve adds).  Measured on the 10,000 x 5,000 benchmark:
 # widening 15% of the clustered city's slots (hot spots) takes 2.6 visits
-# per arc, 0.1 s where the whole solve and its potentials take 0.2-0.3 s;
+# per arc, 0.07 s where the whole solve and its potentials take 0.1 s;
 # widening 37% (the first solve's prices) would take 1.4 s, where OR-tools
-# takes 0.2 s.  With 30% two-slot orders, repairing the priced round
-# (18% of the slots) took 4.7 visits per arc and gave up; the later ones
-# took 1-1.4.
+# takes 0.1-0.2 s.  With 30% two-slot orders, the rounds took 4.7 (clustered)
+# and 6.5 (uniform) visits per arc: a budget of 8 rather than 4 made those
+# batches 8-20% faster and the others no slower.
 _REPAIR_SHARE = 0.2
-_REPAIR_WORK = 4.0
+_REPAIR_WORK = 8.0
 
 
 @_keeping_freed_memory
