@@ -23,9 +23,17 @@ process CPU time of the timed run and ``steal_pct`` the share of all CPU time
 the hypervisor took for other guests while the method ran (``/proc/stat``):
 when it is high, the machine is shared and wall times are stretched.  Needs no
 Django; ``--json`` prints one JSON object (keys ``engine``, ``greedy``,
-``exact`` -- null when skipped -- plus ``config``, ``ratios`` and
-``machine``: milliseconds for four fixed workloads, to compare runs made on
-different machines).
+``exact`` -- null when skipped -- plus ``config``, ``ratios``, ``suggest``
+and ``machine``: milliseconds for four fixed workloads, to compare runs made
+on different machines).
+
+Suggestions (``--suggest N``, 0 = skip): for N random slots of the city,
+the top 5 members by :func:`suggest` with a cached member index (the k-d
+trees built once), with a new index per call (what one request to the
+suggestions page or API does: it builds the tree of the slot's skill), and
+by a scan of every member with the engine's own feasibility and cost; it
+prints the median and 95th percentile milliseconds per call, the scan's
+ratio, and how many of the N top-5 lists agree with the scan.
 """
 
 from __future__ import annotations
@@ -49,13 +57,16 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from linli.dispatch.engine import (  # noqa: E402
     MemberArrays,
+    MemberIndex,
     Plan,
     SlotArrays,
     Weights,
+    _Problem,
     assign,
     dense_exact,
     full_mask,
     greedy,
+    suggest,
     weekly_mask,
 )
 
@@ -310,6 +321,52 @@ def measure(fn: Callable[[], Plan], repeat: int = 1) -> dict[str, Any]:
     return timed
 
 
+def _scan_top(
+    s: int, slots: SlotArrays, members: MemberArrays, weights: Weights, index: MemberIndex, k: int
+) -> list[int]:
+    """Top-``k`` member ids for slot ``s`` by checking every member (the
+    engine's feasibility and cost, ranked as :func:`suggest` ranks)."""
+    prob = _Problem(slots.subset(np.array([s])), members, weights, (), index)
+    m = np.arange(len(members))
+    m = m[prob.feasible(np.zeros(len(m), dtype=np.int64), m)]
+    total, km, _ = prob.cost(np.zeros(len(m), dtype=np.int64), m)
+    return members.id[m[np.lexsort((members.id[m], km, total))[:k]]].tolist()
+
+
+def suggest_figures(
+    slots: SlotArrays, members: MemberArrays, weights: Weights, n: int, seed: int, k: int = 5
+) -> dict[str, Any]:
+    """Milliseconds per :func:`suggest` call (median, 95th percentile) with
+    a cached index and with a new one per call, against a full scan."""
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(slots), size=min(n, len(slots)), replace=False)
+    index = MemberIndex(members, weights)
+    times: dict[str, list[float]] = {"cached_index": [], "new_index": [], "scan": []}
+    same = 0
+    for s in picks.tolist():
+        t0 = time.perf_counter()
+        got = suggest(s, slots, members, weights, k=k, index=index)
+        t1 = time.perf_counter()
+        suggest(s, slots, members, weights, k=k)
+        t2 = time.perf_counter()
+        top = _scan_top(s, slots, members, weights, index, k)
+        t3 = time.perf_counter()
+        times["cached_index"].append(t1 - t0)
+        times["new_index"].append(t2 - t1)
+        times["scan"].append(t3 - t2)
+        same += [c.member_id for c in got.candidates] == top
+    out: dict[str, Any] = {"calls": len(picks), "members": len(members), "k": k}
+    for name, ts in times.items():
+        ms = 1000 * np.array(ts)
+        out[f"{name}_ms"] = {
+            "median": round(float(np.median(ms)), 3),
+            "p95": round(float(np.percentile(ms, 95)), 3),
+        }
+    out["scan_over_cached"] = out["scan_ms"]["median"] / out["cached_index_ms"]["median"]
+    out["same_top"] = same
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     hot = None
     if args.hot:
@@ -349,6 +406,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ratios["engine_over_exact_cost"] = eng["total_cost"] / ex["total_cost"]
         ratios["assigned_engine_minus_exact"] = eng["assigned"] - ex["assigned"]
     out["ratios"] = ratios
+    out["suggest"] = (
+        suggest_figures(slots, members, weights, args.suggest, args.seed) if args.suggest else None
+    )
     out["machine"] = machine_speed()
     return out
 
@@ -379,6 +439,18 @@ def _print_table(out: dict[str, Any]) -> None:
         )
     for key, value in out["ratios"].items():
         print(f"{key}: {value:.6f}" if isinstance(value, float) else f"{key}: {value}")
+    sg = out["suggest"]
+    if sg:
+
+        def ms(name: str) -> str:
+            return f"median {sg[name]['median']:.3f} / p95 {sg[name]['p95']:.3f} ms"
+
+        print(
+            f"suggest top {sg['k']} of {sg['members']} members, {sg['calls']} slots: "
+            f"cached index {ms('cached_index_ms')}; new index per call {ms('new_index_ms')}; "
+            f"full scan {ms('scan_ms')} (scan / cached {sg['scan_over_cached']:.1f}x); "
+            f"same top {sg['k']} as the scan: {sg['same_top']}/{sg['calls']}"
+        )
     print("machine: " + ", ".join(f"{k}={v}" for k, v in out["machine"].items()))
     st = out["engine"].get("stats", {})
     if st:
@@ -404,6 +476,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--exact", choices=["auto", "always", "never"], default="auto")
     ap.add_argument("--repeat", type=int, default=1, help="timed runs per method, fastest kept")
+    ap.add_argument(
+        "--suggest", type=int, default=200, help="slots to time suggestions on (0 = skip)"
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     out = run(args)

@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, QuerySet
 from django.utils import timezone
 
 from linli.dispatch import engine
@@ -65,27 +66,81 @@ def open_slots(community_ids: Iterable[int] | None) -> list[Slot]:
     return list(qs.order_by("order__created_at", "order_id", "index"))
 
 
+def _members(
+    community_ids: Iterable[int] | None, team_ids: Iterable[int] | None
+) -> QuerySet[Member]:
+    """Active members of the communities (of every community when the city
+    allows dispatch across community lines), narrowed to ``team_ids``."""
+    cross = getattr(settings, "LINLI_DISPATCH_CROSS_COMMUNITY", None) is not None
+    qs = Member.objects.filter(active=True)
+    if community_ids is not None and not cross:
+        qs = qs.filter(team__community_id__in=list(community_ids))
+    if team_ids is not None:
+        qs = qs.filter(team_id__in=list(team_ids))
+    return qs
+
+
+def nearest_members(
+    skill_id: int,
+    lat: float,
+    lon: float,
+    community_ids: Iterable[int] | None,
+    team_ids: Iterable[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(member ids, km) of the members with ``skill_id`` who could serve a
+    place, nearest first: one light query (no model instances), so that the
+    costlier inputs need only be gathered for the nearest few."""
+    rows = np.array(
+        list(
+            _members(community_ids, team_ids)
+            .filter(skills=skill_id)
+            .order_by()
+            .values_list(
+                "pk",
+                "lat",
+                "lon",
+                "resident__lat",
+                "resident__lon",
+                "team__community__lat",
+                "team__community__lon",
+            )
+        ),
+        dtype=float,
+    ).reshape(-1, 7)
+    # where they are: their own place, else their home, else their center
+    # (as _member_location; NULL reads as NaN)
+    m_lat, m_lon = rows[:, 1], rows[:, 2]
+    unknown = np.isnan(m_lat) | np.isnan(m_lon)
+    m_lat = np.where(unknown, rows[:, 3], m_lat)
+    m_lon = np.where(unknown, rows[:, 4], m_lon)
+    unknown = np.isnan(m_lat) | np.isnan(m_lon)
+    m_lat = np.where(unknown, np.nan_to_num(rows[:, 5]), m_lat)
+    m_lon = np.where(unknown, np.nan_to_num(rows[:, 6]), m_lon)
+    km = engine.haversine_km(lat, lon, m_lat, m_lon)
+    order = np.lexsort((rows[:, 0], km))
+    return rows[order, 0].astype(np.int64), km[order]
+
+
 def gather(
     slots: list[Slot],
     community_ids: Iterable[int] | None,
     now: dt.datetime | None = None,
     team_ids: Iterable[int] | None = None,
+    member_ids: Iterable[int] | None = None,
 ) -> Inputs:
     """Engine inputs for ``slots`` and the members who could serve them.
 
     Members come from the slots' communities, or from every community when
     the city allows dispatch across community lines; ``team_ids`` narrows
-    them to those teams (a team leader dispatches to their own teams only).
+    them to those teams (a team leader dispatches to their own teams only),
+    ``member_ids`` to those members.
     """
     now = now or timezone.now()
-    cross = getattr(settings, "LINLI_DISPATCH_CROSS_COMMUNITY", None) is not None
-    members_qs = Member.objects.filter(active=True).select_related(
+    members_qs = _members(community_ids, team_ids).select_related(
         "team__community", "resident", "user"
     )
-    if community_ids is not None and not cross:
-        members_qs = members_qs.filter(team__community_id__in=list(community_ids))
-    if team_ids is not None:
-        members_qs = members_qs.filter(team_id__in=list(team_ids))
+    if member_ids is not None:
+        members_qs = members_qs.filter(pk__in=list(member_ids))
     members = list(members_qs.prefetch_related("skills"))
     member_ids = [m.pk for m in members]
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from linli.core.errors import AppError, Forbidden, InvalidInput, NotFound
 from linli.core.roles import Role
 from linli.dispatch import engine
-from linli.dispatch.gather import gather, open_slots, weights
+from linli.dispatch.gather import Inputs, gather, nearest_members, open_slots, weights
 from linli.dispatch.models import DispatchPolicy
 from linli.network.models import Center
 from linli.orders import services as order_services
@@ -81,6 +81,46 @@ def _require_manager(user: User, order: Order) -> None:
     raise Forbidden(_("只有本社区的派单员可以查看派单推荐。"))
 
 
+# Suggestions gather the nearest members with the skill first, this many,
+# then four times as many until the ranking is proven (see _suggest_inputs).
+# bench/suggestions.py (5,000 members): first 32 -> 33 ms (it widened to
+# 128), 64 -> 18 ms, 128 -> 22 ms, 256 -> 33 ms.
+SUGGEST_FIRST = 64
+
+
+def _suggest_inputs(
+    order: Order, slots: list[Slot], team_ids: list[int] | None, k: int, w: engine.Weights
+) -> tuple[Inputs, engine.Suggestion] | None:
+    """Inputs for the nearest members with the order's skill only, and the
+    engine's top ``k`` among them, once that is the top ``k`` of all of
+    them: every member left out is at least as far as the nearest one left
+    out, and every other cost term is >= 0, so none can cost less than
+    ``per_km`` times that distance.  None when nobody qualifies (the caller
+    then gathers everyone, to say why).
+
+    With 5,000 members in the community it reads 64 of them, not 5,000
+    (bench/suggestions.py: 17 ms against 750 ms)."""
+    lat = order.lat if order.lat is not None else order.resident.lat
+    lon = order.lon if order.lon is not None else order.resident.lon
+    ids, km = nearest_members(
+        order.item.skill_id,
+        lat if lat is not None else 0.0,
+        lon if lon is not None else 0.0,
+        [order.community_id],
+        team_ids,
+    )
+    n = SUGGEST_FIRST
+    while len(ids):
+        inputs = gather(slots, [order.community_id], team_ids=team_ids, member_ids=ids[:n].tolist())
+        result = engine.suggest(0, inputs.slots, inputs.members, w, k=k, excluded=inputs.excluded)
+        if n >= len(ids):
+            return (inputs, result) if result.candidates else None
+        if len(result.candidates) == k and result.candidates[-1].cost < w.per_km * km[n]:
+            return inputs, result
+        n *= 4
+    return None
+
+
 def suggestions_for_order(user: User, order_id: int, k: int = 5) -> list[SlotSuggestions]:
     """The top ``k`` members for each open slot of an order, with their reasons."""
     order = order_get(user, order_id)
@@ -89,15 +129,20 @@ def suggestions_for_order(user: User, order_id: int, k: int = 5) -> list[SlotSug
     if not slots:
         return []
     # A team leader may only dispatch to the teams they lead: suggest from those.
-    inputs = gather(slots, [order.community_id], team_ids=order_actions(user, order).led_teams)
+    team_ids = order_actions(user, order).led_teams
     w = weights()
-    index = engine.MemberIndex(inputs.members, w)
-    out = []
+    found = _suggest_inputs(order, slots, team_ids, k, w)
+    if found is None:
+        # nobody qualifies: the engine says why, from everyone
+        inputs = gather(slots, [order.community_id], team_ids=team_ids)
+        result = engine.suggest(0, inputs.slots, inputs.members, w, k=k, excluded=inputs.excluded)
+    else:
+        inputs, result = found
+    # The open slots of an order are alike (place, skill, window, the
+    # members already on it), so they share one ranking.
     skill_name = order.item.skill.label
-    for i, slot in enumerate(slots):
-        result = engine.suggest(
-            i, inputs.slots, inputs.members, w, k=k, excluded=inputs.excluded, index=index
-        )
+    out = []
+    for slot in slots:
         item = SlotSuggestions(slot=slot, reason=result.reason)
         if result.reason:
             item.reason_text = reason_text(result.reason, result.detail)

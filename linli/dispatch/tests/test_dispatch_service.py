@@ -59,6 +59,74 @@ def test_suggestions_rank_and_explain(cast):
     assert costs == sorted(costs)
 
 
+@pytest.mark.parametrize(("per_km", "cross"), [(None, None), (0.0, None), (None, 0.5)])
+def test_suggestions_read_the_nearest_members_and_rank_as_if_all_were_read(
+    cast, monkeypatch, settings, per_km, cross
+):
+    """Suggestions gather the nearest members with the skill first and only
+    read further out until nobody left out could rank higher: the same top
+    five, in the same order and at the same costs, as from every member."""
+    import random
+
+    from linli.dispatch import engine, gather, services
+
+    if per_km is not None:  # distance costs nothing: everyone must be read
+        settings.LINLI_DISPATCH_WEIGHTS = {**settings.LINLI_DISPATCH_WEIGHTS, "per_km": per_km}
+    # members of other communities may serve, at a penalty
+    settings.LINLI_DISPATCH_CROSS_COMMUNITY = cross
+    rnd = random.Random(5)
+    for i in range(40):
+        add_member(
+            cast,
+            f"m{i}",
+            22.92 + rnd.uniform(-0.05, 0.05),
+            110.99 + rnd.uniform(-0.05, 0.05),
+            cap=rnd.choice([1, 2, 3]),
+            skills=("home_repair",) if i % 5 else ("health_clinic",),
+            availability=[[d, "00:00", "24:00"] for d in range(7)] if i % 7 else [],
+        )
+    # members of the next community, close by
+    for i in range(3):
+        m = add_member(cast, f"b{i}", 22.9202 + i * 1e-3, 110.9902, cap=3)
+        m.team = cast.b.team
+        m.save()
+    # the nearest members are busy: one order each fills them up
+    for i in range(3):
+        near = add_member(cast, f"near{i}", 22.9201, 110.9901 + i * 1e-4, cap=1)
+        taken = place(cast)
+        orders.order_dispatch(actor=cast.a.dispatcher, order_id=taken.pk, member_id=near.pk)
+    order = place(cast)
+    slots = [s for s in gather.open_slots([order.community_id]) if s.order_id == order.pk]
+    everyone = gather.gather(slots, [order.community_id])
+    expected = engine.suggest(
+        0, everyone.slots, everyone.members, gather.weights(), excluded=everyone.excluded
+    )
+    read = []
+    real = services.gather
+
+    def spy(*args, **kw):
+        read.append(len(kw["member_ids"]) if kw.get("member_ids") is not None else None)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(services, "SUGGEST_FIRST", 2)
+    monkeypatch.setattr(services, "gather", spy)
+    [slot] = suggestions_for_order(cast.a.dispatcher, order.pk)
+    assert [c.member.pk for c in slot.candidates] == [c.member_id for c in expected.candidates]
+    assert [c.cost for c in slot.candidates] == [c.cost for c in expected.candidates]
+    assert len(slot.candidates) == 5
+    others = [c for c in slot.candidates if c.member.team.community_id != order.community_id]
+    assert bool(others) == (cross is not None)
+    assert read[0] == 2 and None not in read  # it widened, and never read everyone
+    skilled = Member.objects.filter(active=True, skills__code="home_repair")
+    if cross is None:
+        skilled = skilled.filter(team__community=order.community)
+    skilled = skilled.count()
+    if per_km is None:
+        assert read[-1] < skilled
+    else:
+        assert read[-1] == skilled
+
+
 def test_no_feasible_member_says_why(cast):
     # nobody with the skill
     order = place(cast, item="health_clinic")
