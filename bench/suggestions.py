@@ -13,8 +13,8 @@ them busy, places a home-repair order for the demo resident, and times:
   reads the nearest members with the skill and widens until the top five
   are proven;
 * ``everyone``: the same top five from every member of the community
-  (:func:`linli.dispatch.gather.gather` and :func:`linli.dispatch.engine.suggest`),
-  what the page did before.
+  (:func:`linli.dispatch.gather.gather`, what a batch reads, and
+  :func:`linli.dispatch.engine.suggest`).
 
 It prints the median and 95th percentile milliseconds of ``--repeat``
 calls, the ratio, how many members the suggestions read, and whether both

@@ -83,8 +83,8 @@ def _require_manager(user: User, order: Order) -> None:
 
 # Suggestions gather the nearest members with the skill first, this many,
 # then four times as many until the ranking is proven (see _suggest_inputs).
-# bench/suggestions.py (5,000 members): first 32 -> 33 ms (it widened to
-# 128), 64 -> 18 ms, 128 -> 22 ms, 256 -> 33 ms.
+# bench/suggestions.py (5,000 members): first 16 -> 19 ms and 32 -> 21 ms
+# (both widened), 64 -> 14 ms, 128 -> 16 ms, 256 -> 19 ms.
 SUGGEST_FIRST = 64
 
 
@@ -99,7 +99,7 @@ def _suggest_inputs(
     then gathers everyone, to say why).
 
     With 5,000 members in the community it reads 64 of them, not 5,000
-    (bench/suggestions.py: 17 ms against 750 ms)."""
+    (bench/suggestions.py: 14 ms against 85 ms)."""
     lat = order.lat if order.lat is not None else order.resident.lat
     lon = order.lon if order.lon is not None else order.resident.lon
     ids, km = nearest_members(
@@ -141,6 +141,7 @@ def suggestions_for_order(user: User, order_id: int, k: int = 5) -> list[SlotSug
     # The open slots of an order are alike (place, skill, window, the
     # members already on it), so they share one ranking.
     skill_name = order.item.skill.label
+    rows = inputs.member_rows(c.member_id for c in result.candidates)
     out = []
     for slot in slots:
         item = SlotSuggestions(slot=slot, reason=result.reason)
@@ -149,7 +150,7 @@ def suggestions_for_order(user: User, order_id: int, k: int = 5) -> list[SlotSug
         for c in result.candidates:
             item.candidates.append(
                 Suggested(
-                    member=inputs.member_rows[c.member_id],
+                    member=rows[c.member_id],
                     cost=c.cost,
                     breakdown=c.breakdown,
                     reasons=explain(c.breakdown, skill_name),
@@ -229,12 +230,13 @@ def batch_dispatch(
         inputs.slots, inputs.members, weights(), excluded=inputs.excluded, workers=1
     )
     plan.stats = {k: v for k, v in result.stats.items() if isinstance(v, int | float | str)}
+    rows = inputs.member_rows(a.member_id for a in result.assignments)
     for a in result.assignments:
         slot = inputs.slot_rows[a.slot_id]
         plan.assignments.append(
             PlannedAssignment(
                 slot=slot,
-                member=inputs.member_rows[a.member_id],
+                member=rows[a.member_id],
                 cost=a.cost,
                 breakdown=a.breakdown,
                 reasons=explain(a.breakdown, slot.order.item.skill.label),

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -142,10 +142,13 @@ def _slots(order: Order) -> list[Slot]:
     return list(order.slots.select_related("member__user").order_by("index"))
 
 
-def member_load(member_ids: Iterable[int]) -> dict[int, int]:
-    """Open slots (assigned, accepted or in service) held by each member."""
+def member_load(member_ids: Iterable[int] | QuerySet) -> dict[int, int]:
+    """Open slots (assigned, accepted or in service) held by each member
+    (``member_ids`` may be a query of member ids: a subquery is far faster
+    than thousands of ids)."""
+    ids = member_ids if isinstance(member_ids, QuerySet) else list(member_ids)
     rows = (
-        Slot.objects.filter(member_id__in=list(member_ids), status__in=SLOT_LOAD_STATES)
+        Slot.objects.filter(member_id__in=ids, status__in=SLOT_LOAD_STATES)
         .values("member_id")
         .annotate(n=Count("pk"))
     )

@@ -127,6 +127,31 @@ def test_suggestions_read_the_nearest_members_and_rank_as_if_all_were_read(
         assert read[-1] == skilled
 
 
+def test_a_member_without_a_place_is_where_they_live_else_at_their_center(cast):
+    from linli.dispatch import engine, gather
+
+    home = add_member(cast, "home", None, None)
+    home.resident = cast.a.person
+    home.save()
+    cast.a.person.lat, cast.a.person.lon = 22.95, 111.02
+    cast.a.person.save()
+    nowhere = add_member(cast, "nowhere", None, None)
+    order = place(cast)
+    order.lat, order.lon = 22.93, 110.98
+    order.save()
+    center = cast.a.center
+    want = {
+        home.pk: engine.haversine_km(22.93, 110.98, 22.95, 111.02),
+        nowhere.pk: engine.haversine_km(22.93, 110.98, center.lat, center.lon),
+    }
+    [slot] = suggestions_for_order(cast.a.dispatcher, order.pk)
+    got = {c.member.pk: c.breakdown["distance_km"] for c in slot.candidates}
+    ids, km = gather.nearest_members(order.item.skill_id, 22.93, 110.98, [center.pk])
+    for pk, d in want.items():
+        assert got[pk] == pytest.approx(float(d), abs=1e-9)
+        assert km[list(ids).index(pk)] == pytest.approx(float(d), abs=1e-9)
+
+
 def test_no_feasible_member_says_why(cast):
     # nobody with the skill
     order = place(cast, item="health_clinic")
