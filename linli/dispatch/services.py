@@ -148,6 +148,8 @@ def suggestions_for_order(user: User, order_id: int, k: int = 5) -> list[SlotSug
         if result.reason:
             item.reason_text = reason_text(result.reason, result.detail)
         for c in result.candidates:
+            if c.member_id not in rows:
+                continue  # removed since it was read
             item.candidates.append(
                 Suggested(
                     member=rows[c.member_id],
@@ -232,6 +234,8 @@ def batch_dispatch(
     plan.stats = {k: v for k, v in result.stats.items() if isinstance(v, int | float | str)}
     rows = inputs.member_rows(a.member_id for a in result.assignments)
     for a in result.assignments:
+        if a.member_id not in rows:
+            continue  # removed since it was read: the slot waits for the next batch
         slot = inputs.slot_rows[a.slot_id]
         plan.assignments.append(
             PlannedAssignment(

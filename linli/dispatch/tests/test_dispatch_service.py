@@ -152,6 +152,26 @@ def test_a_member_without_a_place_is_where_they_live_else_at_their_center(cast):
         assert km[list(ids).index(pk)] == pytest.approx(float(d), abs=1e-9)
 
 
+def test_a_member_removed_while_a_plan_is_made_is_left_out(cast, monkeypatch):
+    from linli.dispatch import gather
+
+    order = place(cast)
+    real = gather.Inputs.member_rows
+
+    def gone(self, ids):  # the member row was deleted after the inputs were read
+        rows = real(self, ids)
+        rows.pop(cast.a.member.pk, None)
+        return rows
+
+    monkeypatch.setattr(gather.Inputs, "member_rows", gone)
+    [slot] = suggestions_for_order(cast.a.dispatcher, order.pk)
+    assert cast.a.member.pk not in [c.member.pk for c in slot.candidates]
+    plan = batch_dispatch(actor=cast.a.dispatcher, community=cast.a.center, dry_run=False)
+    assert plan.applied == 0 and plan.assignments == []
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SUBMITTED
+
+
 def test_no_feasible_member_says_why(cast):
     # nobody with the skill
     order = place(cast, item="health_clinic")
