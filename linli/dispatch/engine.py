@@ -1267,6 +1267,8 @@ class _ClassNetwork:
     member) pair (``ac``, ``am``, ``acost``, sorted by class then member;
     into the gadget when ``arc_gadget >= 0``), then gadget -> member, then
     open member -> sink (``open_m``); ``tails``, ``heads``, ``caps``.
+    ``gadget_keys``: order * M + member of each gadget, sorted, as
+    :meth:`_Graph.gadget_keys` numbers the per-slot gadgets.
     """
 
     def __init__(
@@ -1289,7 +1291,7 @@ class _ClassNetwork:
         self.local[self.cls] = np.arange(C)
         self.keys, first = np.unique(self.local[prob.slot_class[es]] * M + em, return_index=True)
         self.ac, self.am, self.acost = self.keys // M, self.keys % M, ec[first]
-        self.arc_gadget, self.gadget_member, _ = _gadgets_of(
+        self.arc_gadget, self.gadget_member, self.gadget_keys = _gadgets_of(
             prob.class_order[self.cls[self.ac]] * M + self.am, M
         )
         G = len(self.gadget_member)
@@ -1649,12 +1651,7 @@ def _repair(
     pi[:C] = -np.inf
     np.maximum.at(pi, prob.slot_class, node[:S])
     pi[C : C + M] = node[S : S + M]
-    slot_gk = graph.gadget_keys()
-    gk = prob.class_order[net.ac[g]] * M + net.am[g]
-    gkeys = np.empty(G, dtype=np.int64)
-    gkeys[net.arc_gadget[g]] = gk
-    gpos = np.searchsorted(slot_gk, gkeys)
-    pi[C + M : T] = node[S + M + gpos]
+    pi[C + M : T] = node[S + M + np.searchsorted(graph.gadget_keys(), net.gadget_keys)]
     pi[T] = node[-1]
     excess = np.zeros(T + 1, dtype=np.int64)
     rc = cost + pi[tail] - pi[head]
@@ -1725,11 +1722,7 @@ def _slot_potentials(
     node[S : S + M] = pi[C : C + M]
     node[-1] = pi[net.sink]
     gp = pi[C + gadget_member]  # unused: the member's
-    net_g = net.arc_gadget >= 0
-    if net_g.any():
-        gk = prob.class_order[net.cls[net.ac[net_g]]] * M + net.am[net_g]
-        pos = np.searchsorted(graph.gadget_keys(), gk)
-        gp[pos] = pi[C + M + net.arc_gadget[net_g]]
+    gp[np.searchsorted(graph.gadget_keys(), net.gadget_keys)] = pi[C + M : net.sink]
     e = np.flatnonzero(sol.edge_used & (edge_gadget >= 0))
     np.minimum.at(gp, edge_gadget[e], graph.cost[e] + node[graph.s[e]])
     node[S + M : S + M + G] = gp
