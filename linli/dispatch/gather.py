@@ -52,6 +52,14 @@ def _window(order: Order, now: dt.datetime):  # type: ignore[no-untyped-def]
     return engine.window_mask(timezone.localtime(now), timezone.localtime(end))
 
 
+def order_place(order: Order) -> tuple[float, float]:
+    """Where an order is served: its own place, else the resident's home
+    (a missing coordinate as 0)."""
+    lat = order.lat if order.lat is not None else order.resident.lat
+    lon = order.lon if order.lon is not None else order.resident.lon
+    return (lat if lat is not None else 0.0), (lon if lon is not None else 0.0)
+
+
 def _availability(availability: list[list] | None):  # type: ignore[no-untyped-def]
     """None (always) when the member has stated no weekly hours."""
     if not availability:
@@ -218,14 +226,13 @@ def gather(
     slot_specs = []
     for s in slots:
         o = s.order
-        lat = o.lat if o.lat is not None else o.resident.lat
-        lon = o.lon if o.lon is not None else o.resident.lon
+        lat, lon = order_place(o)
         slot_specs.append(
             engine.SlotSpec(
                 id=s.pk,
                 order_id=o.pk,
-                lat=lat if lat is not None else 0.0,
-                lon=lon if lon is not None else 0.0,
+                lat=lat,
+                lon=lon,
                 skill=skill_bits[o.item.skill_id],
                 window=_window(o, now),
                 community=o.community_id,
