@@ -98,15 +98,15 @@ exact):
    extension ``_repair.c``), on the solver's network of classes: each
    class with a new negative arc rises until no arc leaving it is
    negative and takes back the units whose way back that makes negative,
-   which leaves every reduced cost >= 0; successive shortest paths (Dijkstra on reduced costs, one
-   waiting unit at a time) then send those units where they are cheapest
-   and keep the potentials valid, so the result is optimal on the grown
-   graph and comes with its own potentials (no step 4).  The result is
-   checked (every slot's unit sent, capacities, no negative reduced cost,
-   on the class network and again on the per-slot one) before it is used;
-   a repair that would take too long gives up and the graph is solved as
-   below.  Without the extension (no C compiler at install time) the
-   engine solves every round as below.
+   which leaves every reduced cost >= 0; successive shortest paths
+   (Dijkstra on reduced costs, one waiting unit at a time) then send those
+   units where they are cheapest and keep the potentials valid, so the
+   result is optimal on the grown graph and comes with its own potentials
+   (no step 4).  The result is checked (every slot's unit sent,
+   capacities, no negative reduced cost, on the class network and again on
+   the per-slot one) before it is used; a repair that would take too long
+   gives up and the graph is solved as below.  Without the extension (no
+   C compiler at install time) the engine solves every round as below.
 
    Regional re-solves.  When a round adds edges for only a few slots and
    no repair was made, the next solve keeps most slots where they are:
@@ -1609,9 +1609,10 @@ def _repair(
     negative, leaves them waiting at the class and missing where they went
     (a member, a gadget or the sink), with every reduced cost >= 0.
     Successive shortest paths (``_repair.c``) then send the waiting units
-    along shortest paths and keep the potentials valid.  The result is checked before it is used:
-    every class sends its slots' units, capacities hold, and no residual
-    arc has a reduced cost below ``-tol``; the slots' potentials are then
+    along shortest paths and keep the potentials valid.  The result is
+    checked before it is used: every class sends its slots' units,
+    capacities hold, and no residual arc has a reduced cost below
+    ``-tol``; the slots' potentials are then
     read off the classes' and checked on the per-slot network (see
     :func:`_slot_potentials`)."""
     if _repair_ext is None:
@@ -1745,9 +1746,10 @@ def _region(
 ) -> np.ndarray:
     """Slots that an improving cycle through the new edges (new_s, new_m)
     could plausibly visit (or, once more than ``limit`` slots are in, the
-    ones found so far: the caller will not use a region that big).  Distances are in the residual network of
-    ``sol`` under reduced costs (``pot`` makes them non-negative); an
-    improving simple cycle through one new edge ``s -> m`` of reduced cost
+    ones found so far: the caller will not use a region that big).
+    Distances are in the residual network of ``sol`` under reduced costs
+    (``pot`` makes them non-negative); an improving simple cycle through
+    one new edge ``s -> m`` of reduced cost
     ``-gain < 0`` only visits nodes ``v`` with ``d(m, v) + d(v, s) <=
     gain``.  It passes the sink at most once, so ``d`` is split: paths that
     avoid the sink, and paths that reach it (into the sink: a member with
