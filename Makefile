@@ -33,6 +33,7 @@ test: $(VENV)/.dev-installed test-deps
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) data

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from linli.core.testing import Cast, make_cast
+from linli.site.testing import Cast, make_cast
 
 
 @pytest.fixture

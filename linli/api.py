@@ -131,11 +131,11 @@ from linli.dispatch.api import router as dispatch_router  # noqa: E402
 from linli.network.api import router as network_router  # noqa: E402
 from linli.orders.api import router as orders_router  # noqa: E402
 from linli.people.api import router as people_router  # noqa: E402
-from linli.teams.api import router as teams_router  # noqa: E402
+from linli.site.api import router as site_router  # noqa: E402
 
 api.add_router("/v1", core_router)
+api.add_router("/v1", site_router)
 api.add_router("/v1", network_router)
 api.add_router("/v1", people_router)
-api.add_router("/v1", teams_router)
 api.add_router("/v1", orders_router)
 api.add_router("/v1", dispatch_router)

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "linli.orders",
     "linli.dispatch",
     "linli.demo",
+    "linli.site",
 ]
 
 MIDDLEWARE = [

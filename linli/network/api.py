@@ -42,8 +42,8 @@ def _node(node: CenterNode) -> dict[str, object]:
         "provision": c.provision,
         "opening_hours": c.opening_hours,
         "rooms": node.rooms,
-        "residents": node.residents,
-        "teams": node.teams,
+        "residents": node.counts.get("residents", 0),
+        "teams": node.counts.get("teams", 0),
         "children": [_node(n) for n in node.children],
     }
 

@@ -4,17 +4,16 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 
+from linli.network import counts as community_counts
 from linli.network.models import Center, Function
-from linli.people.models import Resident
-from linli.teams.models import Team
 
 
 @dataclass
 class CenterNode:
     center: Center
     rooms: int
-    residents: int = 0
-    teams: int = 0
+    # The registered per-community figures (see network.counts), by key.
+    counts: dict[str, int] = field(default_factory=dict)
     children: list[CenterNode] = field(default_factory=list)
 
     @property
@@ -22,23 +21,21 @@ class CenterNode:
         """This center and every center under it."""
         return 1 + sum(c.centers for c in self.children)
 
+    @property
+    def count_labels(self) -> list[str]:
+        """The registered figures in words, e.g. "12 位居民"."""
+        return [c.label(self.counts.get(c.key, 0)) for c in community_counts.registered()]
+
 
 def center_tree() -> list[CenterNode]:
     """The whole network as a tree, with counts, in a fixed number of queries."""
     centers = list(Center.objects.annotate(room_count=Count("rooms")).order_by("kind", "code"))
-    residents = dict(
-        Resident.objects.values_list("community_id")
-        .annotate(n=Count("pk"))
-        .values_list("community_id", "n")
-    )
-    teams = dict(
-        Team.objects.values_list("community_id")
-        .annotate(n=Count("pk"))
-        .values_list("community_id", "n")
-    )
+    figures = {c.key: c.per_community() for c in community_counts.registered()}
     nodes = {
         c.pk: CenterNode(
-            c, rooms=c.room_count, residents=residents.get(c.pk, 0), teams=teams.get(c.pk, 0)
+            c,
+            rooms=c.room_count,
+            counts={key: by_id.get(c.pk, 0) for key, by_id in figures.items()},
         )
         for c in centers
     }
@@ -52,8 +49,7 @@ def center_tree() -> list[CenterNode]:
     for node in nodes.values():
         node.children.sort(key=lambda n: n.center.code)
         if node.center.kind == Center.Kind.CITY:
-            node.residents = sum(n.residents for n in node.children)
-            node.teams = sum(n.teams for n in node.children)
+            node.counts = {key: sum(n.counts[key] for n in node.children) for key in figures}
     return roots
 
 

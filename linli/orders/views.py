@@ -33,8 +33,6 @@ from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.core.masking import mask_address, mask_phone
 from linli.core.roles import Role
 from linli.core.scoping import require_role
-from linli.dispatch.models import DispatchPolicy
-from linli.dispatch.services import policy_for
 from linli.network.models import Center
 from linli.orders import services
 from linli.orders.forms import (
@@ -351,8 +349,6 @@ def _detail_context(
             if can_dispatch
             else None
         ),
-        # A community that dispatches by hand does not want the engine's ranking.
-        "suggest": can_dispatch and policy_for(order.community_id) != DispatchPolicy.Mode.MANUAL,
         "can_close_follow_up": can_close_follow_up,
         "led_only": allowed.led_teams is not None,
         "top_errors": top_errors,

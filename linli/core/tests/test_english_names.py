@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from linli.core.testing import make_cast
 from linli.network.models import Function
 from linli.orders.models import ServiceItem
 from linli.people.models import CareTag
+from linli.site.testing import make_cast
 from linli.teams.models import Skill
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from linli.core.services import token_issue
-from linli.core.testing import client_for
+from linli.site.testing import client_for
 
 ROLES = ["a.resident", "a.volunteer", "a.leader", "a.dispatcher", "a.school", "city"]
 

@@ -110,8 +110,8 @@ def test_one_chinese_word_two_english_meanings(client):
     from django.utils import translation
 
     from linli.core.roles import Role
-    from linli.core.testing import make_cast
     from linli.orders.models import Rating, Urgency
+    from linli.site.testing import make_cast
 
     with translation.override("en"):
         assert str(Role.RESIDENT.label) == "Resident"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from linli.core.errors import AppError
-from linli.core.testing import RACE_MARKS, make_user, race
 from linli.dispatch.services import batch_dispatch
 from linli.orders import services as orders
 from linli.orders.models import OrderEvent, Slot, SlotStatus
+from linli.site.testing import RACE_MARKS, make_user, race
 from linli.teams.models import Member, Skill
 
 pytestmark = RACE_MARKS

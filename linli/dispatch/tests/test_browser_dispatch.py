@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from linli.core.testing import browser_log_in
 from linli.orders import services as orders
 from linli.orders.models import OrderStatus
+from linli.site.testing import browser_log_in
 
 pytestmark = [
     pytest.mark.browser,

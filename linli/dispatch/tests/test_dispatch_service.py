@@ -6,11 +6,11 @@ import pytest
 
 from linli.core.errors import Forbidden, NotFound
 from linli.core.services import token_issue
-from linli.core.testing import client_for, make_user
 from linli.dispatch.models import DispatchPolicy
 from linli.dispatch.services import auto_dispatch, batch_dispatch, suggestions_for_order
 from linli.orders import services as orders
 from linli.orders.models import OrderEvent, OrderStatus, SlotStatus
+from linli.site.testing import client_for, make_user
 from linli.teams.models import Member, Skill
 
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from linli.core.testing import client_for
 from linli.dispatch.models import DispatchPolicy
 from linli.orders import services as orders
 from linli.orders.models import OrderEvent, OrderStatus
+from linli.site.testing import client_for
 
 
 def place(cast):

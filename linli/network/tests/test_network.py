@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.urls import reverse
 
 from linli.core.services import token_issue
-from linli.core.testing import client_for
 from linli.network.models import Center, Function, Room
+from linli.site.testing import client_for
 
 
 def test_tree_page_shows_counts(cast, django_assert_max_num_queries):

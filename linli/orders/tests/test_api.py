@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from linli.core.models import User
 from linli.core.services import token_issue
-from linli.core.testing import Cast, make_user
 from linli.orders import services
 from linli.orders.models import FollowUp, Order, OrderStatus, ServiceItem, SlotStatus
 from linli.people.models import Guardianship, Resident
+from linli.site.testing import Cast, make_user
 from linli.teams.models import Member, Skill, Team
 
 # --- helpers -------------------------------------------------------------------

@@ -11,10 +11,10 @@ from typing import Any
 from django.test import Client
 
 from linli.core.services import token_issue
-from linli.core.testing import RACE_MARKS, Cast, race
 from linli.orders import services
 from linli.orders.models import Order, OrderEvent, SlotStatus
 from linli.orders.tests.test_api import add_member, order_at, place
+from linli.site.testing import RACE_MARKS, Cast, race
 
 pytestmark = RACE_MARKS
 

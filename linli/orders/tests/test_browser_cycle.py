@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from linli.core.testing import browser_log_in
 from linli.orders.models import Order, OrderStatus
+from linli.site.testing import browser_log_in
 
 pytestmark = [
     pytest.mark.browser,

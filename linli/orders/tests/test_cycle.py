@@ -165,7 +165,7 @@ def test_dispatch_event_records_its_target(cast):
 def test_contact_page_fragment(cast):
     from django.urls import reverse
 
-    from linli.core.testing import client_for
+    from linli.site.testing import client_for
 
     order = place(cast)
     services.order_dispatch(actor=cast.a.dispatcher, order_id=order.pk, member_id=cast.a.member.pk)

@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from linli.core.roles import Role
-from linli.core.testing import Cast, make_user
 from linli.orders import services
 from linli.orders.indicators import Indicators, order_indicators
 from linli.orders.models import FollowUp, Order, Rating
+from linli.site.testing import Cast, make_user
 from linli.teams.models import Member, Skill
 
 LOCAL = ZoneInfo("Asia/Shanghai")

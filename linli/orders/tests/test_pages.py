@@ -12,11 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from linli.core.testing import client_for, make_user
 from linli.orders import services
 from linli.orders.catalog import install_optional_items
 from linli.orders.models import FollowUp, Order, OrderStatus, SlotStatus
 from linli.people.models import Guardianship, Resident
+from linli.site.testing import client_for, make_user
 from linli.teams.models import Member, Skill
 
 ROLES = ["a.resident", "a.volunteer", "a.leader", "a.dispatcher", "a.school", "city"]
@@ -798,8 +798,8 @@ def test_follow_ups_query_count(cast, django_assert_max_num_queries):
 def test_console_shows_the_indicators_of_the_last_30_days(cast):
     from django.urls import reverse as _reverse
 
-    from linli.core.testing import client_for as _client_for
     from linli.orders import services as _services
+    from linli.site.testing import client_for as _client_for
 
     order = _services.order_place(actor=cast.a.resident, item="home_repair")
     _services.order_dispatch(actor=cast.a.dispatcher, order_id=order.pk, member_id=cast.a.member.pk)

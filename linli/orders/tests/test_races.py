@@ -19,11 +19,11 @@ from django.utils import timezone
 
 from linli.core.errors import Conflict
 from linli.core.roles import Role
-from linli.core.testing import RACE_MARKS, Cast, make_user, race
 from linli.notify.backends import Message
 from linli.notify.models import Notification
 from linli.orders import services
 from linli.orders.models import Order, OrderEvent, OrderStatus, Slot, SlotStatus
+from linli.site.testing import RACE_MARKS, Cast, make_user, race
 from linli.teams.models import Member, Skill
 
 pytestmark = RACE_MARKS

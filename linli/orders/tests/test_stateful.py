@@ -25,7 +25,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from linli.core.errors import AppError
 from linli.core.models import User
 from linli.core.roles import Role
-from linli.core.testing import Cast, make_user
 from linli.notify.models import Notification
 from linli.orders import services
 from linli.orders.models import (
@@ -40,6 +39,7 @@ from linli.orders.models import (
     SlotStatus,
 )
 from linli.people.models import Guardianship, Resident
+from linli.site.testing import Cast, make_user
 from linli.teams.models import Member, Skill, Team
 
 ON_POSTGRES = "postgresql" in django_settings.DATABASES["default"]["ENGINE"]

@@ -7,10 +7,10 @@ import datetime as dt
 from django.utils import timezone
 
 from linli.core.roles import Role
-from linli.core.testing import Cast, make_user
 from linli.notify.models import Notification
 from linli.orders import services
 from linli.orders.models import Order, OrderStatus, SlotStatus
+from linli.site.testing import Cast, make_user
 from linli.teams.models import Member, Skill
 
 LATE = dt.timedelta(hours=5)  # past the normal accept deadline of 240 minutes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from linli.core.models import AuditLog
-from linli.core.testing import browser_log_in
+from linli.site.testing import browser_log_in
 
 pytestmark = [
     pytest.mark.browser,

@@ -15,10 +15,10 @@ from openpyxl import Workbook
 from linli.core.errors import Forbidden
 from linli.core.models import AuditLog, User
 from linli.core.roles import Role
-from linli.core.testing import RACE_MARKS, Cast, client_for, race
 from linli.people.importing import ImportResult, RowError, resident_import
 from linli.people.models import Resident
 from linli.people.selectors import resident_list
+from linli.site.testing import RACE_MARKS, Cast, client_for, race
 
 HEADER = [
     "姓名",

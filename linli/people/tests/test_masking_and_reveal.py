@@ -5,7 +5,7 @@ from django.urls import reverse
 from linli.core.masking import mask_address, mask_id_number, mask_phone
 from linli.core.models import AuditLog
 from linli.core.services import token_issue
-from linli.core.testing import client_for
+from linli.site.testing import client_for
 
 
 def test_mask_helpers():

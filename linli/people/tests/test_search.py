@@ -7,10 +7,10 @@ from django.db.models import Q
 from django.urls import reverse
 
 from linli.core.services import token_issue
-from linli.core.testing import client_for
 from linli.people import ages
 from linli.people.models import Resident, name_initials
 from linli.people.selectors import resident_list
+from linli.site.testing import client_for
 
 
 def add(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from linli.core.services import token_issue
-from linli.core.testing import client_for
+from linli.site.testing import client_for
 from linli.teams.models import Member, Skill, validate_availability
 
 

@@ -12,11 +12,11 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from linli.core.testing import Cast
 from linli.notify.models import Notification
 from linli.orders import services
 from linli.orders.models import Order
 from linli.orders.tasks import sweep_deadlines
+from linli.site.testing import Cast
 
 ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
 
