@@ -46,6 +46,11 @@ class User(AbstractUser):
         related_name="accounts",
         limit_choices_to={"kind": "community"},
     )
+    # The language this person reads: what they last chose on a page. Texts
+    # sent to them later (notifications) are rendered in it.
+    language = models.CharField(
+        _("语言"), max_length=16, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("账号")
@@ -112,6 +117,9 @@ class AuditLog(models.Model):
     class Action(models.TextChoices):
         REVEAL = "reveal", _("查看明文")
         IMPORT = "import", _("导入")
+        CREATE = "create", _("新增")
+        CHANGE = "change", _("修改")
+        DELETE = "delete", _("删除")
 
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
