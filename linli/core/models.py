@@ -53,8 +53,9 @@ class User(AbstractUser):
     )
 
     class Meta(AbstractUser.Meta):
-        verbose_name = _("账号")
-        verbose_name_plural = _("账号")
+        # (django-stubs types the inherited Meta's names as plain str.)
+        verbose_name = _("账号")  # type: ignore[assignment]
+        verbose_name_plural = _("账号")  # type: ignore[assignment]
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError

@@ -77,7 +77,7 @@ def network_build(rng: random.Random) -> Network:
 
     communities: list[Community] = []
     for spec in data["communities"]:
-        lat, lon = geo.offset(city.lat, city.lon, *spec["offset_km"])
+        lat, lon = geo.offset(*city.coords(), *spec["offset_km"])
         street = spec["streets"][0]
         center = Center(
             code=spec["code"],
@@ -243,9 +243,7 @@ def _sub_center(
         name = f"{place}{'' if place.endswith(('小区', '村', '院')) else '小区'}党群服务中心"
     street = rng.choice(comm.streets)
     angle, dist = rng.uniform(0, 2 * math.pi), rng.uniform(0.3, 1.0)
-    lat, lon = geo.offset(
-        comm.center.lat, comm.center.lon, dist * math.sin(angle), dist * math.cos(angle)
-    )
+    lat, lon = geo.offset(*comm.center.coords(), dist * math.sin(angle), dist * math.cos(angle))
     center = Center(
         code=code,
         name=name,

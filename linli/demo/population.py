@@ -103,6 +103,12 @@ class Person:
     account: User | None = None
     resident: Resident | None = None  # once written
 
+    @property
+    def resident_id(self) -> int:
+        """The written row's id (only after the bulk insert)."""
+        assert self.resident is not None, "the person has not been written yet"
+        return self.resident.pk
+
 
 @dataclass(slots=True, eq=False)
 class Home:
@@ -487,12 +493,12 @@ class _Builder:
         code = f"{self.comm.center.code.upper()[:3]}{n:06d}"
         if self.estates and rng.random() < 0.55:
             site = rng.choice(self.estates)
-            lat, lon = geo.near(rng, site.center.lat, site.center.lon, 0.08, 0.25)
+            lat, lon = geo.near(rng, *site.center.coords(), 0.08, 0.25)
             # The estate's own address (its N-center's), then building and flat.
             address = f"{site.center.address}{rng.randint(1, 24)}栋{rng.randint(1, 18)}{rng.randint(1, 4):02d}"
         else:
             center = self.comm.center
-            lat, lon = geo.near(rng, center.lat, center.lon, 0.4, 1.2)
+            lat, lon = geo.near(rng, *center.coords(), 0.4, 1.2)
             street = rng.choice(self.comm.streets)
             if rng.random() < 0.4:
                 # Self-built family houses line the old streets.
@@ -678,13 +684,13 @@ class _Writer:
         for p in people:
             for code in dict.fromkeys(p.tags):  # a tag once, in the order given
                 tag_rows.append(
-                    self.tagged(resident_id=p.resident.pk, caretag_id=self.tag_ids[code])
+                    self.tagged(resident_id=p.resident_id, caretag_id=self.tag_ids[code])
                 )
                 stats.by_tag[code] += 1
         self.tagged.objects.bulk_create(tag_rows, batch_size=BATCH)
         links = [
             Guardianship(
-                ward_id=ward.resident.pk, guardian_id=guardian.resident.pk, relation=relation
+                ward_id=ward.resident_id, guardian_id=guardian.resident_id, relation=relation
             )
             for _comm, cluster in self.pending
             for ward, guardian, relation in cluster.links

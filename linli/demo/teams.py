@@ -30,7 +30,7 @@ SILVER_MEMBERS = 85  # "全市有80多名低龄老年志愿者"
 BATCH = 1000
 
 KINDS = (Team.Kind.CONVENIENCE, Team.Kind.HEALTH, Team.Kind.NEIGHBOURLY, Team.Kind.SILVER)
-TEAM_NAMES = {
+TEAM_NAMES: dict[str, str] = {
     Team.Kind.CONVENIENCE: "便民服务队",
     Team.Kind.HEALTH: "健康服务队",
     Team.Kind.NEIGHBOURLY: "邻里帮帮团",
@@ -38,14 +38,14 @@ TEAM_NAMES = {
 }
 # What each team does; a member's first skill goes round this list so that a
 # team of any size covers its services.
-TEAM_SKILLS = {
+TEAM_SKILLS: dict[str, tuple[str, ...]] = {
     Team.Kind.CONVENIENCE: ("home_repair", "daily_care", "haircut", "meals", "traffic"),
     Team.Kind.HEALTH: ("health_clinic", "escort", "counselling"),
     Team.Kind.NEIGHBOURLY: ("companionship", "daily_care", "home_repair", "tutoring", "traffic"),
     Team.Kind.SILVER: ("companionship", "daily_care", "escort"),
 }
 S = Member.Source
-SOURCE_WEIGHTS = {
+SOURCE_WEIGHTS: dict[str, dict[str, int]] = {
     Team.Kind.CONVENIENCE: {
         S.DUAL_REPORT: 30,
         S.NEW_ORGS: 15,
@@ -67,7 +67,7 @@ SOURCE_WEIGHTS = {
 }
 # How likely a member of each source lives in the community (and so has a
 # resident record): unit staff mostly live elsewhere.
-RESIDENT_SHARE = {
+RESIDENT_SHARE: dict[str, float] = {
     S.DUAL_REPORT: 0.3,
     S.NEW_ORGS: 0.35,
     S.PARTY: 0.85,
@@ -226,6 +226,7 @@ class _TeamBuilder:
         skills += [s for s in team_skills if s not in skills and rng.random() < 0.3][:2]
         resident: Resident | None = None
         user: User | None = None
+        source: str
         if kind == Team.Kind.CONVENIENCE and index == 0 and "demo-volunteer" in self.demo_users:
             # The demo volunteer fixes things: orders for home repair reach them.
             user = self.demo_users["demo-volunteer"]
@@ -246,7 +247,7 @@ class _TeamBuilder:
             name = resident.name
         else:
             # Staff of a reporting unit may live across town.
-            lat, lon = geo.near(rng, self.comm.center.lat, self.comm.center.lon, 0.8, 2.5)
+            lat, lon = geo.near(rng, *self.comm.center.coords(), 0.8, 2.5)
             age = rng.randint(62, 72) if kind == Team.Kind.SILVER else rng.randint(25, 55)
             name = self.names.full(rng.choice("MF"), self.as_of.year - age)
         if user is None:

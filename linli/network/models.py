@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -24,7 +26,7 @@ class Center(models.Model):
         NEW_BUILD = "new_build", _("新建改建型")
 
     # Which kind may sit under which: the tree is city → community → N.
-    PARENT_KIND = {
+    PARENT_KIND: ClassVar[dict[str, str | None]] = {
         Kind.CITY: None,
         Kind.COMMUNITY: Kind.CITY,
         Kind.NEIGHBOURHOOD: Kind.COMMUNITY,
@@ -64,7 +66,7 @@ class Center(models.Model):
         _("建设模式"), max_length=16, choices=Provision.choices, blank=True
     )
     opening_hours = models.CharField(_("开放时间"), max_length=100, blank=True)
-    functions = models.ManyToManyField(
+    functions: models.ManyToManyField[Function, Any] = models.ManyToManyField(
         "Function",
         verbose_name=_("自选功能"),
         blank=True,
@@ -83,9 +85,15 @@ class Center(models.Model):
 
     def clean(self) -> None:
         expected = self.PARENT_KIND.get(self.kind)
-        actual = self.parent.kind if self.parent_id else None
+        actual = self.parent.kind if self.parent is not None else None
         if expected != actual:
             raise ValidationError({"parent": _("该层级的上级中心不正确。")})
+
+    def coords(self) -> tuple[float, float]:
+        """(lat, lon), for code that needs a located center (the seed, distances)."""
+        if self.lat is None or self.lon is None:
+            raise ValueError(f"center {self.code} has no coordinates")
+        return self.lat, self.lon
 
     @property
     def community_id_for_scope(self) -> int | None:

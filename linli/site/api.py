@@ -1,9 +1,9 @@
 # No "from __future__ import annotations": django-ninja reads these annotations at run time.
 """``/api/v1/me``: the caller's account with their resident and member records."""
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 
+from linli.core.http import AuthedRequest
 from linli.core.schemas import CommunityRef, ErrorOut, TeamRef
 from linli.people.models import Resident
 from linli.teams.models import Member
@@ -39,7 +39,7 @@ class MeOut(Schema):
 
 
 @router.get("/me", response={200: MeOut, 401: ErrorOut}, tags=["me"])
-def me(request: HttpRequest) -> dict[str, object]:
+def me(request: AuthedRequest) -> dict[str, object]:
     """The caller's account, role, community, and linked resident and member records."""
     user = request.user
     resident = Resident.objects.filter(account=user).prefetch_related("care_tags").first()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from linli.core.http import AuthedRequest
 from linli.core.roles import Role
 from linli.orders.selectors import catalog_for
 from linli.people.models import Resident
@@ -13,7 +14,7 @@ from linli.teams.models import Member
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     resident = Resident.objects.filter(account=request.user).first()
     memberships = (
         Member.objects.filter(user=request.user).select_related("team").prefetch_related("skills")
