@@ -61,7 +61,6 @@ from linli.dispatch.engine import (  # noqa: E402
     Plan,
     SlotArrays,
     Weights,
-    _Problem,
     assign,
     dense_exact,
     full_mask,
@@ -69,6 +68,7 @@ from linli.dispatch.engine import (  # noqa: E402
     suggest,
     weekly_mask,
 )
+from linli.dispatch.engine.problem import _Problem  # noqa: E402
 
 CENTER_LAT, CENTER_LON = 22.92, 110.99
 HALF_SIDE_KM = 15.0

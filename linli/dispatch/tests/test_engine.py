@@ -20,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linli.dispatch import engine
 from linli.dispatch.engine import (
     MemberArrays,
     MemberIndex,
@@ -41,6 +40,13 @@ from linli.dispatch.engine import (
     weekly_mask,
     window_mask,
 )
+from linli.dispatch.engine.certificate import _Checker
+from linli.dispatch.engine.flow import _solution_for, _solve
+from linli.dispatch.engine.graph import _initial_graph
+from linli.dispatch.engine.memory import _freed_memory_kept, _FreedMemoryKept
+from linli.dispatch.engine.potentials import _potentials, _residual
+from linli.dispatch.engine.problem import _Problem
+from linli.dispatch.engine.repair import _repair, _repair_ext
 
 LAT0, LON0 = 22.92, 110.99
 
@@ -368,31 +374,31 @@ def test_the_repair_extension_is_built() -> None:
     """``pip install`` compiles linli/dispatch/_repair.c (optional, so an
     install without a C compiler still works, only slower); the machines
     this project runs on have one, so a missing build is a broken build."""
-    assert engine._repair_ext is not None, "reinstall with a C compiler: pip install -e ."
+    assert _repair_ext is not None, "reinstall with a C compiler: pip install -e ."
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_a_repair_is_the_optimum_of_the_grown_graph(seed: int) -> None:
     """From the optimum of a graph and its potentials, after edges join it,
-    :func:`engine._repair` gives a flow as cheap as solving the grown graph
+    :func:`_repair` gives a flow as cheap as solving the grown graph
     afresh, and potentials under which no residual arc has a negative
     reduced cost (a proof of that optimum)."""
     rng = np.random.default_rng(100 + seed)
     # orders of one slot, of two different ones, of three identical ones
     slots, members = _random_city(rng, 120, 60, 1 + seed % 3, identical=seed % 3 == 2)
-    prob = engine._Problem(slots, members, Weights(), (), None)
-    graph, _ = engine._initial_graph(prob, 1, 0, 0, 1)
+    prob = _Problem(slots, members, Weights(), (), None)
+    graph, _ = _initial_graph(prob, 1, 0, 0, 1)
     big = prob.big()
     tol = 8e-12 * big
-    sol = engine._solve(prob, graph)
-    pot = engine._potentials(prob, graph, sol, big, 1e-12 * big)
+    sol = _solve(prob, graph)
+    pot = _potentials(prob, graph, sol, big, 1e-12 * big)
     assert pot is not None
-    checker = engine._Checker(prob, graph, 1)
+    checker = _Checker(prob, graph, 1)
     new_s, new_m, new_r, _ = checker.run(graph, pot.slot, pot.member, tol, k_add=3)
     assert (new_r < -tol).any()
     graph.add(new_s, new_m)
     graph.symmetrize()
-    before = engine._solution_for(prob, graph, sol.slot_member)
+    before = _solution_for(prob, graph, sol.slot_member)
     if seed % 3 == 2:
         # identical slots must have the same edges (the repair's class
         # network needs it): one slot's edge missing, it solves instead
@@ -400,12 +406,12 @@ def test_a_repair_is_the_optimum_of_the_grown_graph(seed: int) -> None:
         drop = np.zeros(len(graph.keys), dtype=bool)
         drop[np.flatnonzero(~before.edge_used)[0]] = True
         lopsided.remove(drop)
-        lop = engine._solution_for(prob, lopsided, sol.slot_member)
-        assert engine._repair(prob, lopsided, lop, pot, big, tol, 1e9) is None
-    got = engine._repair(prob, graph, before, pot, big, tol, 1e9)
+        lop = _solution_for(prob, lopsided, sol.slot_member)
+        assert _repair(prob, lopsided, lop, pot, big, tol, 1e9) is None
+    got = _repair(prob, graph, before, pot, big, tol, 1e9)
     assert got is not None
     repaired, rpot = got
-    fresh = engine._solve(prob, graph)
+    fresh = _solve(prob, graph)
 
     def total(member: np.ndarray) -> tuple[int, float]:
         on = np.flatnonzero(member >= 0)
@@ -416,10 +422,10 @@ def test_a_repair_is_the_optimum_of_the_grown_graph(seed: int) -> None:
     assert cost == pytest.approx(total(fresh.slot_member)[1], abs=1e-6)
     old_count, old_cost = total(sol.slot_member)
     assert (count, -cost) > (old_count, -old_cost + 1e-9)  # the new edges were worth it
-    n, tails, heads, costs = engine._residual(prob, graph, repaired, big)
+    n, tails, heads, costs = _residual(prob, graph, repaired, big)
     assert (costs + rpot.node[tails] - rpot.node[heads]).min() >= -tol
     # a budget too small to send every unit gives up (the caller solves whole)
-    assert engine._repair(prob, graph, before, pot, big, tol, 0) is None
+    assert _repair(prob, graph, before, pot, big, tol, 0) is None
 
 
 def test_assign_without_the_extension_or_within_no_budget_is_still_exact(
@@ -430,11 +436,12 @@ def test_assign_without_the_extension_or_within_no_budget_is_still_exact(
     exact = dense_exact(slots, members, Weights())
     budget = dict(k=1, rings=0, k_add=1, slack=0.0)
     with monkeypatch.context() as m:
-        m.setattr(engine, "_REPAIR_WORK", 0.0)  # every repair gives up
+        m.setattr("linli.dispatch.engine.batch._REPAIR_WORK", 0.0)  # every repair gives up
         plan = assign(slots, members, Weights(), **budget)
     assert plan.stats["repairs"] == 0 and plan.stats["local_rounds"] > 0
     assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
-    monkeypatch.setattr(engine, "_repair_ext", None)
+    monkeypatch.setattr("linli.dispatch.engine.repair._repair_ext", None)
+    monkeypatch.setattr("linli.dispatch.engine.batch._repair_ext", None)
     plan = assign(slots, members, Weights(), **budget)
     assert plan.stats["repairs"] == 0
     assert plan.n_assigned == exact.n_assigned
@@ -442,7 +449,7 @@ def test_assign_without_the_extension_or_within_no_budget_is_still_exact(
 
 
 def test_the_repair_extension_checks_its_arguments() -> None:
-    ext = engine._repair_ext
+    ext = _repair_ext
     assert ext is not None
     i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
     # node 0 has a unit to send, node 1 misses one; one arc 0 -> 1 of cost 2
@@ -485,16 +492,16 @@ def test_incremental_proof_finds_what_a_whole_one_finds(seed: int) -> None:
     same as a fresh run over everything and a dense scan of all pairs."""
     rng = np.random.default_rng(seed)
     slots, members = _random_city(rng, 120, 60)
-    prob = engine._Problem(slots, members, Weights(), (), None)
-    graph, _ = engine._initial_graph(prob, 2, 0, 0, 1)
+    prob = _Problem(slots, members, Weights(), (), None)
+    graph, _ = _initial_graph(prob, 2, 0, 0, 1)
     big = prob.big()
     tol = 8e-12 * big
     knobs = dict(workers=1, watch_max=4, bands=3)
-    incremental = engine._Checker(prob, graph, **knobs)
+    incremental = _Checker(prob, graph, **knobs)
     # solve and widen until the certificate proves the optimum, as assign does
     while True:
-        sol = engine._solve(prob, graph)
-        pot = engine._potentials(prob, graph, sol, big, 1e-12 * big)
+        sol = _solve(prob, graph)
+        pot = _potentials(prob, graph, sol, big, 1e-12 * big)
         assert pot is not None
         new_s, new_m, _, _ = incremental.run(graph, pot.slot, pot.member, tol, k_add=2)
         if not len(new_s):
@@ -508,7 +515,7 @@ def test_incremental_proof_finds_what_a_whole_one_finds(seed: int) -> None:
     runs = incremental.incremental
     got = incremental.run(graph, pi_s, pi_m, tol, k_add=10**6)
     assert incremental.incremental == runs + 1
-    whole = engine._Checker(prob, graph, **knobs).run(graph, pi_s, pi_m, tol, k_add=10**6)
+    whole = _Checker(prob, graph, **knobs).run(graph, pi_s, pi_m, tol, k_add=10**6)
     # every pair, densely
     ss, mm = np.divmod(np.arange(prob.S * prob.M), prob.M)
     ok = prob.feasible(ss, mm) & ~graph.contains(ss, mm)
@@ -681,9 +688,9 @@ def test_batches_keep_freed_memory_and_give_it_back_after() -> None:
             calls.append(("malloc_trim", pad))
             return 1
 
-    kept = engine._FreedMemoryKept()
+    kept = _FreedMemoryKept()
     kept.libc = FakeLibc()
-    K = engine._FreedMemoryKept
+    K = _FreedMemoryKept
     with kept:
         with kept:
             assert calls == [
@@ -703,7 +710,7 @@ def test_batches_keep_freed_memory_and_give_it_back_after() -> None:
     assert len(calls) == 5
     # assign runs inside it and keeps its signature and docstring
     assert "Exact batch assignment" in (assign.__doc__ or "")
-    assert engine._freed_memory_kept._depth == 0
+    assert _freed_memory_kept._depth == 0
 
 
 def test_member_index_can_be_reused() -> None:
