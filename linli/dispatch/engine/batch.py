@@ -53,7 +53,6 @@ import numpy as np
 from linli.dispatch.engine.certificate import _Checker
 from linli.dispatch.engine.flow import _Solution, _solution_for, _solve, _solve_local
 from linli.dispatch.engine.graph import _exhaust, _initial_graph, _priced_edges, _unique_sorted
-from linli.dispatch.engine.memory import _keeping_freed_memory
 from linli.dispatch.engine.model import MemberArrays, Plan, SlotArrays, Weights
 from linli.dispatch.engine.potentials import _Potentials, _potentials
 from linli.dispatch.engine.problem import MemberIndex, _build_plan, _Problem
@@ -82,7 +81,6 @@ _REPAIR_SHARE = 0.2
 _REPAIR_WORK = 8.0
 
 
-@_keeping_freed_memory
 def assign(
     slots: SlotArrays,
     members: MemberArrays,

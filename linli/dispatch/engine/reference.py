@@ -10,7 +10,6 @@ from collections.abc import Iterable
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from linli.dispatch.engine.memory import _keeping_freed_memory
 from linli.dispatch.engine.model import MemberArrays, Plan, SlotArrays, Weights
 from linli.dispatch.engine.problem import MemberIndex, _build_plan, _Problem, _query
 
@@ -26,7 +25,6 @@ def _expand_copies(
     return r, starts + offs, np.repeat(w, n)
 
 
-@_keeping_freed_memory
 def greedy(
     slots: SlotArrays,
     members: MemberArrays,

@@ -43,7 +43,6 @@ from linli.dispatch.engine import (
 from linli.dispatch.engine.certificate import _Checker
 from linli.dispatch.engine.flow import _solution_for, _solve
 from linli.dispatch.engine.graph import _initial_graph
-from linli.dispatch.engine.memory import _freed_memory_kept, _FreedMemoryKept
 from linli.dispatch.engine.potentials import _potentials, _residual
 from linli.dispatch.engine.problem import _Problem
 from linli.dispatch.engine.repair import _repair, _repair_ext
@@ -672,45 +671,6 @@ def test_zero_or_denormal_costs_still_solve(rating: float) -> None:
     plan = assign(slots, members, weights)
     assert plan.n_assigned == 3
     assert plan.total_cost == pytest.approx(0.0, abs=1e-6)
-
-
-def test_batches_keep_freed_memory_and_give_it_back_after() -> None:
-    """The allocator thresholds are raised once for nested or concurrent
-    batches and restored (and the heap trimmed) when the last one ends."""
-    calls: list[tuple[object, ...]] = []
-
-    class FakeLibc:
-        def mallopt(self, param: int, value: int) -> int:
-            calls.append(("mallopt", param, value))
-            return 1
-
-        def malloc_trim(self, pad: int) -> int:
-            calls.append(("malloc_trim", pad))
-            return 1
-
-    kept = _FreedMemoryKept()
-    kept.libc = FakeLibc()
-    K = _FreedMemoryKept
-    with kept:
-        with kept:
-            assert calls == [
-                ("mallopt", K.M_MMAP_THRESHOLD, K.BATCH_MMAP),
-                ("mallopt", K.M_TRIM_THRESHOLD, K.BATCH_TRIM),
-            ]
-        assert len(calls) == 2
-    assert calls[2:] == [
-        ("mallopt", K.M_MMAP_THRESHOLD, K.DEFAULT),
-        ("mallopt", K.M_TRIM_THRESHOLD, K.DEFAULT),
-        ("malloc_trim", 0),
-    ]
-    # without glibc nothing is called
-    kept.libc = None
-    with kept:
-        pass
-    assert len(calls) == 5
-    # assign runs inside it and keeps its signature and docstring
-    assert "Exact batch assignment" in (assign.__doc__ or "")
-    assert _freed_memory_kept._depth == 0
 
 
 def test_member_index_can_be_reused() -> None:
