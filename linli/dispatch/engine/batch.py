@@ -20,7 +20,7 @@ exact), each step in its module:
 
 1. Candidates (:mod:`.graph`).
 2. Exact solve on the graph (:mod:`.flow`).
-3. Repairs (:mod:`.repair`), and regional re-solves (:mod:`.region`).
+3. Regional re-solves (:mod:`.region`).
 4. Potentials (:mod:`.potentials`).
 5. Certificate (:mod:`.certificate`).
 6. Widening.  Violating pairs (per slot the ``k_add`` lowest reduced costs,
@@ -57,7 +57,6 @@ from linli.dispatch.engine.model import MemberArrays, Plan, SlotArrays, Weights
 from linli.dispatch.engine.potentials import _Potentials, _potentials
 from linli.dispatch.engine.problem import MemberIndex, _build_plan, _Problem
 from linli.dispatch.engine.region import _region
-from linli.dispatch.engine.repair import _repair, _repair_ext
 
 # A regional re-solve is only tried while it covers at most this share of the
 # slots: beyond that a whole-graph solve is about as fast, and a failed
@@ -65,20 +64,6 @@ from linli.dispatch.engine.repair import _repair, _repair_ext
 # (measured on the clustered benchmark: 0.8 helps single-slot orders by
 # about as much as it hurts two-slot ones).
 _REGION_CAP = 0.5
-
-# A round whose certificate pass widened at most this share of the slots is
-# repaired from the flow at hand (:func:`_repair`) rather than re-solved,
-# within this many Dijkstra node visits per arc of the network (about the
-# cost of solving it whole, with its potentials and the certificate pass
-# that a whole solve adds).  Measured on the 10,000 x 5,000 benchmark:
-# widening 15% of the clustered city's slots (hot spots) takes 2.6 visits
-# per arc, 0.07 s where the whole solve and its potentials take 0.1 s;
-# widening 37% (the first solve's prices) would take 1.4 s, where OR-tools
-# takes 0.1-0.2 s.  With 30% two-slot orders, the rounds took 4.7 (clustered)
-# and 6.5 (uniform) visits per arc: a budget of 8 rather than 4 made those
-# batches 8-20% faster and the others no slower.
-_REPAIR_SHARE = 0.2
-_REPAIR_WORK = 8.0
 
 
 def assign(
@@ -99,7 +84,6 @@ def assign(
     bands: int = 16,
     prune: float = 0.5,
     local: bool = True,
-    repair: bool = True,
     workers: int = -1,
 ) -> Plan:
     """Exact batch assignment: maximum number of assigned slots, then minimum
@@ -120,13 +104,11 @@ def assign(
     ``bands`` bands of member prices; ``prune`` (times the median
     nearest-candidate cost) the reduced cost above which edges are parked
     before a whole-graph solve (0 = never); ``local`` for the
-    regional re-solves; ``repair`` for repairing the flow after rounds
-    that widen few slots (needs the C extension); ``workers`` for bulk k-d
-    tree queries (-1 = all cores).
+    regional re-solves; ``workers`` for bulk k-d tree queries (-1 = all
+    cores).
 
     ``Plan.stats`` holds ``rounds`` (whole-graph solves), ``local_rounds``
-    (accepted regional re-solves), ``repairs`` (rounds repaired from the
-    flow at hand), ``widened_slots``, ``exhausted_slots``,
+    (accepted regional re-solves), ``widened_slots``, ``exhausted_slots``,
     ``short_slots`` (in a local shortage), ``repriced`` (1 when priced
     edges were added after the first solve), ``initial_edges``, ``edges``,
     ``arcs`` (of the last solve), ``gadgets``, ``classes`` (solver nodes
@@ -144,7 +126,6 @@ def assign(
         "widened_slots": 0,
         "exhausted_slots": 0,
         "parked": 0,
-        "repairs": 0,
     }
     if prob.S == 0:
         return _build_plan(prob, np.empty(0, dtype=np.int64), "engine", stats)
@@ -168,22 +149,11 @@ def assign(
     new_s = new_m = touched = np.empty(0, dtype=np.int64)
     gain = np.empty(0)  # minus the reduced costs of the edges just added
     few = max(20, prob.S // 20)
-    repair = repair and _repair_ext is not None
-    arcs = 0  # of the last solve (repairs do not solve)
-    repair_max = max(20, int(_REPAIR_SHARE * prob.S))
+    arcs = 0  # of the last solve
     reprice = bool(k_priced) and n_short > few
     while True:
         t1 = time.perf_counter()
-        repaired = None
-        if repair and sol is not None and pot is not None and 0 < len(touched) <= repair_max:
-            # Few slots gained attractive edges: move just the units those
-            # edges affect from the optimal flow we have (successive
-            # shortest paths, which also keep the potentials valid).
-            repaired = _repair(prob, graph, sol, pot, big, 8e-12 * big, _REPAIR_WORK)
-        if repaired is not None:
-            sol, pot = repaired
-            stats["repairs"] += 1
-        elif sol is not None and pot is not None and local and 0 < len(touched) <= few:
+        if sol is not None and pot is not None and local and 0 < len(touched) <= few:
             # Few new edges: re-optimise only the region an improving cycle
             # through them could reach, and accept the result if potentials
             # settle on the whole graph within a few times the usual number

@@ -49,8 +49,6 @@ class _ClassNetwork:
     member) pair (``ac``, ``am``, ``acost``, sorted by class then member;
     into the gadget when ``arc_gadget >= 0``), then gadget -> member, then
     open member -> sink (``open_m``); ``tails``, ``heads``, ``caps``.
-    ``gadget_keys``: order * M + member of each gadget, sorted, as
-    :meth:`_Graph.gadget_keys` numbers the per-slot gadgets.
     """
 
     def __init__(
@@ -69,11 +67,11 @@ class _ClassNetwork:
             row_cls, return_inverse=True, return_counts=True
         )
         C = self.C = len(self.cls)
-        self.local = np.full(prob.n_classes, -1, dtype=np.int64)
-        self.local[self.cls] = np.arange(C)
-        self.keys, first = np.unique(self.local[prob.slot_class[es]] * M + em, return_index=True)
-        self.ac, self.am, self.acost = self.keys // M, self.keys % M, ec[first]
-        self.arc_gadget, self.gadget_member, self.gadget_keys = _gadgets_of(
+        local = np.full(prob.n_classes, -1, dtype=np.int64)
+        local[self.cls] = np.arange(C)
+        keys, first = np.unique(local[prob.slot_class[es]] * M + em, return_index=True)
+        self.ac, self.am, self.acost = keys // M, keys % M, ec[first]
+        self.arc_gadget, self.gadget_member, _ = _gadgets_of(
             prob.class_order[self.cls[self.ac]] * M + self.am, M
         )
         G = len(self.gadget_member)

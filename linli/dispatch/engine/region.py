@@ -1,7 +1,6 @@
-"""Regional re-solves.  When a round adds edges for only a few slots and
-no repair was made, the next solve keeps most slots where they are:
-only the slots an improving cycle through the new edges could visit --
-within the new edges' reduced
+"""Regional re-solves.  When a round adds edges for only a few slots, the
+next solve keeps most slots where they are: only the slots an improving
+cycle through the new edges could visit -- within the new edges' reduced
 costs of both ends in the residual network, Dijkstra on reduced costs,
 split at the sink because a simple cycle passes it once -- are solved
 again, the others keep their members.  The result is accepted only if
