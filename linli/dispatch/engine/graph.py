@@ -77,7 +77,8 @@ class _Graph:
             return np.zeros(len(s), dtype=bool)
         keys = s * self.prob.M + m
         pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-        return self.keys[pos] == keys
+        found: np.ndarray = self.keys[pos] == keys
+        return found
 
     def add(self, s: np.ndarray, m: np.ndarray) -> int:
         M = self.prob.M

@@ -91,7 +91,8 @@ def window_mask(start: dt.datetime, end: dt.datetime) -> np.ndarray:
 
 def masks_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise "do the hour masks intersect" for broadcastable ``(..., 3)``."""
-    return np.bitwise_and(a, b).any(axis=-1)
+    overlap: np.ndarray = np.bitwise_and(a, b).any(axis=-1)
+    return overlap
 
 
 def skills_mask(skills: Iterable[int]) -> np.uint64:

@@ -120,15 +120,15 @@ class SlotArrays:
     @classmethod
     def from_specs(cls, specs: Sequence[SlotSpec]) -> SlotArrays:
         return cls(
-            id=[s.id for s in specs],
-            order_id=[s.order_id for s in specs],
-            lat=[s.lat for s in specs],
-            lon=[s.lon for s in specs],
-            skill=[s.skill for s in specs],
+            id=np.array([s.id for s in specs], dtype=np.int64),
+            order_id=np.array([s.order_id for s in specs], dtype=np.int64),
+            lat=np.array([s.lat for s in specs], dtype=np.float64),
+            lon=np.array([s.lon for s in specs], dtype=np.float64),
+            skill=np.array([s.skill for s in specs], dtype=np.int64),
             window=np.array([_as_mask(s.window) for s in specs], dtype=np.uint64).reshape(
                 len(specs), MASK_WORDS
             ),
-            community=[s.community for s in specs],
+            community=np.array([s.community for s in specs], dtype=np.int64),
         )
 
     def subset(self, idx: np.ndarray) -> SlotArrays:
@@ -183,18 +183,20 @@ class MemberArrays:
     @classmethod
     def from_specs(cls, specs: Sequence[MemberSpec]) -> MemberArrays:
         return cls(
-            id=[m.id for m in specs],
-            lat=[m.lat for m in specs],
-            lon=[m.lon for m in specs],
-            skills=[skills_mask(m.skills) for m in specs],
+            id=np.array([m.id for m in specs], dtype=np.int64),
+            lat=np.array([m.lat for m in specs], dtype=np.float64),
+            lon=np.array([m.lon for m in specs], dtype=np.float64),
+            skills=np.array([skills_mask(m.skills) for m in specs], dtype=np.uint64),
             availability=np.array(
                 [_as_mask(m.availability) for m in specs], dtype=np.uint64
             ).reshape(len(specs), MASK_WORDS),
-            load=[m.load for m in specs],
-            cap=[m.cap for m in specs],
-            week_load=[m.week_load for m in specs],
-            rating=[np.nan if m.rating is None else m.rating for m in specs],
-            community=[m.community for m in specs],
+            load=np.array([m.load for m in specs], dtype=np.int64),
+            cap=np.array([m.cap for m in specs], dtype=np.int64),
+            week_load=np.array([m.week_load for m in specs], dtype=np.int64),
+            rating=np.array(
+                [np.nan if m.rating is None else m.rating for m in specs], dtype=np.float64
+            ),
+            community=np.array([m.community for m in specs], dtype=np.int64),
         )
 
 

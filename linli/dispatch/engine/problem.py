@@ -174,7 +174,8 @@ class _Problem:
             return np.zeros(len(s), dtype=bool)
         keys = self.slot_order[s] * self.M + m
         pos = np.minimum(np.searchsorted(self.excluded_keys, keys), len(self.excluded_keys) - 1)
-        return self.excluded_keys[pos] == keys
+        found: np.ndarray = self.excluded_keys[pos] == keys
+        return found
 
     def feasible(self, s: np.ndarray, m: np.ndarray, in_key: bool = False) -> np.ndarray:
         """All hard constraints except the within-batch ones.  ``in_key``:

@@ -61,7 +61,8 @@ def _region(
         return csr_array((red[sel], (t, h)), shape=(n, n))
 
     def dist(mat: csr_array, sources: np.ndarray, limit: float) -> np.ndarray:
-        return dijkstra(mat, indices=sources, min_only=True, limit=limit)
+        d: np.ndarray = dijkstra(mat, indices=sources, min_only=True, limit=limit)
+        return d
 
     inner = (tails != T) & (heads != T)
     fwd, back = matrix(inner), matrix(inner, reverse=True)

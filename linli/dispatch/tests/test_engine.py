@@ -13,6 +13,7 @@ import datetime as dt
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
@@ -231,7 +232,7 @@ def test_assign_matches_brute_force(inst: Instance, tiny: bool, local: bool) -> 
     # "tiny" budgets start from 1 candidate per slot: the certificate and the
     # widening rounds (regional re-solves or whole ones) find everything else.
     # They also park every edge the prices do not favour (prune=1e-9).
-    budget = (
+    budget: dict[str, Any] = (
         dict(k=1, rings=0, k_priced=0, k_add=1, slack=0.0, watch_max=1, bands=2, prune=1e-9)
         if tiny
         else {}
