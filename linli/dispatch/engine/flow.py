@@ -108,24 +108,15 @@ class _ClassNetwork:
 _COST_SPAN = 2.0**60
 
 
-def _min_cost_assignment(
-    prob: _Problem,
-    rows: np.ndarray,
-    es: np.ndarray,
-    em: np.ndarray,
-    ec: np.ndarray,
-    cap: np.ndarray,
-) -> tuple[np.ndarray, int]:
+def _min_cost_assignment(net: _ClassNetwork) -> tuple[np.ndarray, int]:
     """Exact maximum-cardinality, then minimum-cost assignment of the slots
-    ``rows`` over edges (es, em) with costs ``ec`` and member capacities
-    ``cap`` (the network of :class:`_ClassNetwork`).  Returns (member per
-    row or -1, number of arcs).
+    ``net.rows`` on the network ``net``.  Returns (member per row or -1,
+    number of arcs).
 
     Solved by OR-tools' cost-scaling push-relabel
     (``SolveMaxFlowWithMinCost``).  Costs are rounded to integers with the
     finest resolution that cannot overflow (``_COST_SPAN``).
     """
-    net = _ClassNetwork(prob, rows, es, em, ec, cap)
     n_pairs, sink = len(net.ac), net.sink
     # (a floor on the largest cost keeps the scale finite when every cost
     # is zero or denormal-tiny)
@@ -137,7 +128,7 @@ def _min_cost_assignment(
     flow.add_arcs_with_capacity_and_unit_cost(net.tails, net.heads, net.caps, costs)
     supply = np.zeros(sink + 1, dtype=np.int64)
     supply[: net.C] = net.supply
-    supply[sink] = -len(rows)
+    supply[sink] = -len(net.rows)
     flow.set_nodes_supplies(np.arange(sink + 1), supply)
     status = flow.solve_max_flow_with_min_cost()
     if status != flow.OPTIMAL:
@@ -151,7 +142,7 @@ def _solve(prob: _Problem, graph: _Graph) -> _Solution:
     graph.symmetrize()
     rows = np.arange(prob.S)
     member, arcs = _min_cost_assignment(
-        prob, rows, graph.s, graph.m, graph.cost, prob.index.remaining
+        _ClassNetwork(prob, rows, graph.s, graph.m, graph.cost, prob.index.remaining)
     )
     return _solution_for(prob, graph, member, arcs)
 
@@ -174,7 +165,7 @@ def _solve_local(prob: _Problem, graph: _Graph, sol: _Solution, rows: np.ndarray
     clash = taken[pos] == keys if len(taken) else np.zeros(len(keys), dtype=bool)
     use = in_r[graph.s] & (cap[graph.m] > 0) & ~clash
     member, arcs = _min_cost_assignment(
-        prob, rows, graph.s[use], graph.m[use], graph.cost[use], cap
+        _ClassNetwork(prob, rows, graph.s[use], graph.m[use], graph.cost[use], cap)
     )
     combined = slot_member.copy()
     combined[rows] = member
