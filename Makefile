@@ -10,8 +10,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# (the engine's C extension is compiled by the install: rebuild when it changes)
-$(VENV)/.installed: pyproject.toml linli/dispatch/_repair.c | $(BIN)/python
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 

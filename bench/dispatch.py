@@ -61,7 +61,6 @@ from linli.dispatch.engine import (  # noqa: E402
     Plan,
     SlotArrays,
     Weights,
-    _Problem,
     assign,
     dense_exact,
     full_mask,
@@ -69,6 +68,7 @@ from linli.dispatch.engine import (  # noqa: E402
     suggest,
     weekly_mask,
 )
+from linli.dispatch.engine.problem import _Problem  # noqa: E402
 
 CENTER_LAT, CENTER_LON = 22.92, 110.99
 HALF_SIDE_KM = 15.0
@@ -306,7 +306,7 @@ def measure(fn: Callable[[], Plan], repeat: int = 1) -> dict[str, Any]:
         recv, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_child, args=(fn, traced, send))
         proc.start()
-        result = recv.recv()
+        result: dict[str, Any] = recv.recv()
         proc.join()
         if "error" in result:
             return result
@@ -330,7 +330,8 @@ def _scan_top(
     m = np.arange(len(members))
     m = m[prob.feasible(np.zeros(len(m), dtype=np.int64), m)]
     total, km, _ = prob.cost(np.zeros(len(m), dtype=np.int64), m)
-    return members.id[m[np.lexsort((members.id[m], km, total))[:k]]].tolist()
+    top: list[int] = members.id[m[np.lexsort((members.id[m], km, total))[:k]]].tolist()
+    return top
 
 
 def suggest_figures(

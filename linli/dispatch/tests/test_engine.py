@@ -8,19 +8,18 @@ widening / certificate path is what has to deliver the optimum.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from linli.dispatch import engine
 from linli.dispatch.engine import (
     MemberArrays,
     MemberIndex,
@@ -41,6 +40,11 @@ from linli.dispatch.engine import (
     weekly_mask,
     window_mask,
 )
+from linli.dispatch.engine.certificate import _Checker
+from linli.dispatch.engine.flow import _solve
+from linli.dispatch.engine.graph import _initial_graph
+from linli.dispatch.engine.potentials import _potentials
+from linli.dispatch.engine.problem import _Problem
 
 LAT0, LON0 = 22.92, 110.99
 
@@ -222,20 +226,18 @@ PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 
 @PROPERTY
-@given(inst=instances(), tiny=st.booleans(), local=st.booleans(), repair=st.booleans())
-def test_assign_matches_brute_force(inst: Instance, tiny: bool, local: bool, repair: bool) -> None:
+@given(inst=instances(), tiny=st.booleans(), local=st.booleans())
+def test_assign_matches_brute_force(inst: Instance, tiny: bool, local: bool) -> None:
     slots, members = inst.arrays
     # "tiny" budgets start from 1 candidate per slot: the certificate and the
     # widening rounds (regional re-solves or whole ones) find everything else.
     # They also park every edge the prices do not favour (prune=1e-9).
-    budget = (
+    budget: dict[str, Any] = (
         dict(k=1, rings=0, k_priced=0, k_add=1, slack=0.0, watch_max=1, bands=2, prune=1e-9)
         if tiny
         else {}
     )
-    plan = assign(
-        slots, members, inst.weights, excluded=inst.excluded, local=local, repair=repair, **budget
-    )
+    plan = assign(slots, members, inst.weights, excluded=inst.excluded, local=local, **budget)
     best_count, best_cost = brute_force(inst)
     check_plan(inst, plan)
     assert plan.n_assigned == best_count
@@ -303,11 +305,9 @@ def _random_city(
     return slot_arrays(specs), members
 
 
-@pytest.mark.parametrize(("local", "repair"), [(True, True), (True, False), (False, False)])
+@pytest.mark.parametrize("local", [True, False])
 @pytest.mark.parametrize("seed", range(4))
-def test_assign_matches_dense_exact_on_medium_instances(
-    seed: int, local: bool, repair: bool
-) -> None:
+def test_assign_matches_dense_exact_on_medium_instances(seed: int, local: bool) -> None:
     rng = np.random.default_rng(seed)
     slots, members = _random_city(rng, 120, 60, identical=seed % 2 == 1)
     weights = Weights()
@@ -322,13 +322,10 @@ def test_assign_matches_dense_exact_on_medium_instances(
         dict(k=1, rings=0, watch_max=3, bands=3),
         dict(k=3, rings=0, k_add=2, prune=0.01),
     )
-    parked = repairs = 0
+    parked = 0
     for budget in budgets:
-        plan = assign(
-            slots, members, weights, excluded=excluded, local=local, repair=repair, **budget
-        )
+        plan = assign(slots, members, weights, excluded=excluded, local=local, **budget)
         parked += plan.stats["parked"]
-        repairs += plan.stats["repairs"]
         assert plan.n_assigned == exact.n_assigned
         assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
         if not local:
@@ -336,145 +333,23 @@ def test_assign_matches_dense_exact_on_medium_instances(
     # whole solves after the first proof hand the solver only the edges
     # the prices favour; the parked ones stay under the certificate
     assert parked > 0
-    assert (repairs > 0) == repair
 
 
-@pytest.mark.parametrize("repair", [False, True])
-def test_few_new_edges_are_repaired_or_re_solved_regionally_and_exact(repair: bool) -> None:
-    """Rounds that add edges for a few slots repair the flow at hand by
-    successive shortest paths or, without repairs (the C extension
-    missing, or ``repair=False``), re-solve only the region an improving
-    cycle could reach.  The answer is the dense optimum either way, with
+def test_few_new_edges_are_re_solved_regionally_and_exact() -> None:
+    """Rounds that add edges for a few slots re-solve only the region an
+    improving cycle could reach.  The answer is the dense optimum, with
     orders of one slot, of different slots and of identical slots, and
     the proofs after them only re-check what changed."""
     for seed, per_order, identical in [(0, 1, False), (1, 2, False), (2, 2, True), (3, 3, True)]:
         rng = np.random.default_rng(seed)
         slots, members = _random_city(rng, 120, 60, per_order, identical)
         # as few candidates as an order has slots: most rounds widen a few
-        plan = assign(
-            slots, members, Weights(), k=per_order, rings=0, k_add=1, slack=0.0, repair=repair
-        )
+        plan = assign(slots, members, Weights(), k=per_order, rings=0, k_add=1, slack=0.0)
         exact = dense_exact(slots, members, Weights())
         assert plan.n_assigned == exact.n_assigned
         assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
-        if repair:
-            assert plan.stats["repairs"] > 0 and plan.stats["local_rounds"] == 0
-        else:
-            assert plan.stats["repairs"] == 0 and plan.stats["local_rounds"] > 0
+        assert plan.stats["local_rounds"] > 0
         assert plan.stats["incremental_checks"] > 0
-
-
-def test_the_repair_extension_is_built() -> None:
-    """``pip install`` compiles linli/dispatch/_repair.c (optional, so an
-    install without a C compiler still works, only slower); the machines
-    this project runs on have one, so a missing build is a broken build."""
-    assert engine._repair_ext is not None, "reinstall with a C compiler: pip install -e ."
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_a_repair_is_the_optimum_of_the_grown_graph(seed: int) -> None:
-    """From the optimum of a graph and its potentials, after edges join it,
-    :func:`engine._repair` gives a flow as cheap as solving the grown graph
-    afresh, and potentials under which no residual arc has a negative
-    reduced cost (a proof of that optimum)."""
-    rng = np.random.default_rng(100 + seed)
-    # orders of one slot, of two different ones, of three identical ones
-    slots, members = _random_city(rng, 120, 60, 1 + seed % 3, identical=seed % 3 == 2)
-    prob = engine._Problem(slots, members, Weights(), (), None)
-    graph, _ = engine._initial_graph(prob, 1, 0, 0, 1)
-    big = prob.big()
-    tol = 8e-12 * big
-    sol = engine._solve(prob, graph)
-    pot = engine._potentials(prob, graph, sol, big, 1e-12 * big)
-    assert pot is not None
-    checker = engine._Checker(prob, graph, 1)
-    new_s, new_m, new_r, _ = checker.run(graph, pot.slot, pot.member, tol, k_add=3)
-    assert (new_r < -tol).any()
-    graph.add(new_s, new_m)
-    graph.symmetrize()
-    before = engine._solution_for(prob, graph, sol.slot_member)
-    if seed % 3 == 2:
-        # identical slots must have the same edges (the repair's class
-        # network needs it): one slot's edge missing, it solves instead
-        lopsided = copy.copy(graph)
-        drop = np.zeros(len(graph.keys), dtype=bool)
-        drop[np.flatnonzero(~before.edge_used)[0]] = True
-        lopsided.remove(drop)
-        lop = engine._solution_for(prob, lopsided, sol.slot_member)
-        assert engine._repair(prob, lopsided, lop, pot, big, tol, 1e9) is None
-    got = engine._repair(prob, graph, before, pot, big, tol, 1e9)
-    assert got is not None
-    repaired, rpot = got
-    fresh = engine._solve(prob, graph)
-
-    def total(member: np.ndarray) -> tuple[int, float]:
-        on = np.flatnonzero(member >= 0)
-        return len(on), float(prob.cost(on, member[on])[0].sum())
-
-    count, cost = total(repaired.slot_member)
-    assert count == total(fresh.slot_member)[0]
-    assert cost == pytest.approx(total(fresh.slot_member)[1], abs=1e-6)
-    old_count, old_cost = total(sol.slot_member)
-    assert (count, -cost) > (old_count, -old_cost + 1e-9)  # the new edges were worth it
-    n, tails, heads, costs = engine._residual(prob, graph, repaired, big)
-    assert (costs + rpot.node[tails] - rpot.node[heads]).min() >= -tol
-    # a budget too small to send every unit gives up (the caller solves whole)
-    assert engine._repair(prob, graph, before, pot, big, tol, 0) is None
-
-
-def test_assign_without_the_extension_or_within_no_budget_is_still_exact(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    rng = np.random.default_rng(7)
-    slots, members = _random_city(rng, 120, 60, per_order=1)
-    exact = dense_exact(slots, members, Weights())
-    budget = dict(k=1, rings=0, k_add=1, slack=0.0)
-    with monkeypatch.context() as m:
-        m.setattr(engine, "_REPAIR_WORK", 0.0)  # every repair gives up
-        plan = assign(slots, members, Weights(), **budget)
-    assert plan.stats["repairs"] == 0 and plan.stats["local_rounds"] > 0
-    assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
-    monkeypatch.setattr(engine, "_repair_ext", None)
-    plan = assign(slots, members, Weights(), **budget)
-    assert plan.stats["repairs"] == 0
-    assert plan.n_assigned == exact.n_assigned
-    assert plan.total_cost == pytest.approx(exact.total_cost, abs=1e-6)
-
-
-def test_the_repair_extension_checks_its_arguments() -> None:
-    ext = engine._repair_ext
-    assert ext is not None
-    i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
-    # node 0 has a unit to send, node 1 misses one; one arc 0 -> 1 of cost 2
-    args = [i64(0), i64(1), np.array([2.0]), i64(1), i64(0), np.zeros(2), i64(1, -1)]
-    assert ext.repair(*args, 100) == (1, 2)
-    assert args[4].tolist() == [1] and args[6].tolist() == [0, 0]
-    # reduced cost of the reverse arc 1 -> 0: -2 + pi[1] - pi[0] = 0
-    assert args[5][1] - args[5][0] == pytest.approx(2.0)
-    with pytest.raises(TypeError, match="cost"):
-        ext.repair(
-            i64(0),
-            i64(1),
-            np.array([2.0], np.float32),
-            i64(1),
-            i64(0),
-            np.zeros(2),
-            i64(1, -1),
-            100,
-        )
-    with pytest.raises(ValueError, match="head"):
-        ext.repair(i64(0), i64(1, 1), np.array([2.0]), i64(1), i64(0), np.zeros(2), i64(1, -1), 100)
-    with pytest.raises(ValueError, match="out of range"):
-        ext.repair(i64(0), i64(5), np.array([2.0]), i64(1), i64(0), np.zeros(2), i64(1, -1), 100)
-    # no way from the unit to where one is missing
-    assert (
-        ext.repair(i64(1), i64(0), np.array([2.0]), i64(1), i64(0), np.zeros(2), i64(1, -1), 100)[0]
-        == -1
-    )
-    with pytest.raises(TypeError):
-        ext.repair(
-            i64(0), i64(1), np.array([2.0]), i64(1), i64(0), np.zeros(2), i64(1, -1).tolist(), 100
-        )
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -485,16 +360,16 @@ def test_incremental_proof_finds_what_a_whole_one_finds(seed: int) -> None:
     same as a fresh run over everything and a dense scan of all pairs."""
     rng = np.random.default_rng(seed)
     slots, members = _random_city(rng, 120, 60)
-    prob = engine._Problem(slots, members, Weights(), (), None)
-    graph, _ = engine._initial_graph(prob, 2, 0, 0, 1)
+    prob = _Problem(slots, members, Weights(), (), None)
+    graph, _ = _initial_graph(prob, 2, 0, 0, 1)
     big = prob.big()
     tol = 8e-12 * big
     knobs = dict(workers=1, watch_max=4, bands=3)
-    incremental = engine._Checker(prob, graph, **knobs)
+    incremental = _Checker(prob, graph, **knobs)
     # solve and widen until the certificate proves the optimum, as assign does
     while True:
-        sol = engine._solve(prob, graph)
-        pot = engine._potentials(prob, graph, sol, big, 1e-12 * big)
+        sol = _solve(prob, graph)
+        pot = _potentials(prob, graph, sol, big, 1e-12 * big)
         assert pot is not None
         new_s, new_m, _, _ = incremental.run(graph, pot.slot, pot.member, tol, k_add=2)
         if not len(new_s):
@@ -508,7 +383,7 @@ def test_incremental_proof_finds_what_a_whole_one_finds(seed: int) -> None:
     runs = incremental.incremental
     got = incremental.run(graph, pi_s, pi_m, tol, k_add=10**6)
     assert incremental.incremental == runs + 1
-    whole = engine._Checker(prob, graph, **knobs).run(graph, pi_s, pi_m, tol, k_add=10**6)
+    whole = _Checker(prob, graph, **knobs).run(graph, pi_s, pi_m, tol, k_add=10**6)
     # every pair, densely
     ss, mm = np.divmod(np.arange(prob.S * prob.M), prob.M)
     ok = prob.feasible(ss, mm) & ~graph.contains(ss, mm)
@@ -665,45 +540,6 @@ def test_zero_or_denormal_costs_still_solve(rating: float) -> None:
     plan = assign(slots, members, weights)
     assert plan.n_assigned == 3
     assert plan.total_cost == pytest.approx(0.0, abs=1e-6)
-
-
-def test_batches_keep_freed_memory_and_give_it_back_after() -> None:
-    """The allocator thresholds are raised once for nested or concurrent
-    batches and restored (and the heap trimmed) when the last one ends."""
-    calls: list[tuple[object, ...]] = []
-
-    class FakeLibc:
-        def mallopt(self, param: int, value: int) -> int:
-            calls.append(("mallopt", param, value))
-            return 1
-
-        def malloc_trim(self, pad: int) -> int:
-            calls.append(("malloc_trim", pad))
-            return 1
-
-    kept = engine._FreedMemoryKept()
-    kept.libc = FakeLibc()
-    K = engine._FreedMemoryKept
-    with kept:
-        with kept:
-            assert calls == [
-                ("mallopt", K.M_MMAP_THRESHOLD, K.BATCH_MMAP),
-                ("mallopt", K.M_TRIM_THRESHOLD, K.BATCH_TRIM),
-            ]
-        assert len(calls) == 2
-    assert calls[2:] == [
-        ("mallopt", K.M_MMAP_THRESHOLD, K.DEFAULT),
-        ("mallopt", K.M_TRIM_THRESHOLD, K.DEFAULT),
-        ("malloc_trim", 0),
-    ]
-    # without glibc nothing is called
-    kept.libc = None
-    with kept:
-        pass
-    assert len(calls) == 5
-    # assign runs inside it and keeps its signature and docstring
-    assert "Exact batch assignment" in (assign.__doc__ or "")
-    assert engine._freed_memory_kept._depth == 0
 
 
 def test_member_index_can_be_reused() -> None:
