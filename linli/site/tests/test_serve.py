@@ -8,7 +8,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -31,11 +30,18 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def server(cast: Cast, tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = production_env(database_url(), tmp_path, LINLI_RATE_ORDER_PLACE="100000/h")
-    with serving(env, tmp_path) as s:
+@pytest.fixture(scope="module")
+def served(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One server for the module, on the test database (each test commits its cast)."""
+    tmp = tmp_path_factory.mktemp("serve")
+    env = production_env(database_url(), tmp, LINLI_RATE_ORDER_PLACE="100000/h")
+    with serving(env, tmp) as s:
         yield s
+
+
+@pytest.fixture
+def server(cast: Cast, served: Server) -> Server:
+    return served
 
 
 def place(server: Server, token: str, n: int = 0) -> tuple[int, object]:
