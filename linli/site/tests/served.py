@@ -53,7 +53,9 @@ def database_url(db: dict[str, Any] | None = None) -> str:
     if "sqlite" in db["ENGINE"]:
         return f"sqlite:///{db['NAME']}"
     user = db.get("USER") or "postgres"
-    return f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    return (
+        f"postgres://{user}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    )
 
 
 def production_env(db_url: str, tmp: Path, **extra: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from linli.site import health
 from linli.site.health import worker_beat
 from linli.site.models import WorkerHeartbeat
-from linli.site.tests.served import production_env, serving
+from linli.site.tests.served import Server, free_port, production_env
 
 pytestmark = pytest.mark.django_db
 
@@ -82,9 +82,7 @@ def test_readyz_fails_when_a_migration_is_missing(client: Client) -> None:
 def test_readyz_fails_when_the_database_is_away(tmp_path: Path) -> None:
     # A real server whose database does not answer (nothing listens on port 9).
     env = production_env("postgres://postgres@127.0.0.1:9/linli", tmp_path)
-    # Migrations cannot run without the database: start gunicorn alone.
-    from linli.site.tests.served import Server, free_port
-
+    # Migrations cannot run without the database: start the server alone.
     server = Server(port=free_port(), env=env, log=tmp_path / "serve.log")
     server.start(workers=1)
     try:

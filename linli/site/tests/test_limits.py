@@ -67,7 +67,9 @@ def test_token_endpoint_is_limited_per_client_address(cast: Cast, settings) -> N
     ]
     assert codes == [200, 200, 429]
     other = Client(REMOTE_ADDR="10.1.2.3")
-    assert other.post("/api/v1/auth/token", body, content_type="application/json").status_code == 200
+    assert (
+        other.post("/api/v1/auth/token", body, content_type="application/json").status_code == 200
+    )
 
 
 def test_proxied_client_address_is_the_one_the_proxy_appended(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]
@@ -104,7 +106,9 @@ def test_api_body_over_the_limit_is_refused_with_413(cast: Cast, settings) -> No
     settings.LINLI_MAX_BODY_BYTES = 1024
     token = token_issue(user=cast.a.resident)
     body = json.dumps({"item": "home_repair", "description": "漏" * 1000})
-    response = Client().post("/api/v1/orders", body, content_type="application/json", **bearer(token))
+    response = Client().post(
+        "/api/v1/orders", body, content_type="application/json", **bearer(token)
+    )
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
     assert set(response.json()) == {"code", "message", "fields"}
