@@ -44,19 +44,28 @@ LINLI = str(Path(sys.executable).parent / "linli")
 
 SETUP = """
 import json
+from linli.core.roles import Role
 from linli.core.services import token_issue
 from linli.orders import services
-from linli.site.testing import make_cast
+from linli.site.testing import make_cast, make_user
+from linli.teams.models import Member, Skill
 cast = make_cast()
+repair = Skill.objects.get(code="home_repair")
 residents = [token_issue(user=u) for u in (cast.a.resident, cast.b.resident)]
 dispatchers = [token_issue(user=u) for u in (cast.a.dispatcher, cast.b.dispatcher)]
 accept = []
-for comm in (cast.a, cast.b):
-    token = token_issue(user=comm.volunteer)
-    for _ in range({per_member}):
-        o = services.order_place(actor=comm.resident, item="home_repair")
-        services.order_dispatch(actor=comm.dispatcher, order_id=o.pk, member_id=comm.member.pk)
-        accept.append((token, o.pk))
+# A member holds at most 3 open orders: many members, 3 orders each.
+for key, comm in (("a", cast.a), ("b", cast.b)):
+    for i in range({members}):
+        user = make_user(f"load-{{key}}-{{i}}", Role.VOLUNTEER, comm.center)
+        member = Member.objects.create(team=comm.team, user=user, source=Member.Source.VOLUNTEER,
+            lat=comm.member.lat, lon=comm.member.lon, availability=comm.member.availability)
+        member.skills.add(repair)
+        token = token_issue(user=user)
+        for _ in range(3):
+            o = services.order_place(actor=comm.resident, item="home_repair")
+            services.order_dispatch(actor=comm.dispatcher, order_id=o.pk, member_id=member.pk)
+            accept.append((token, o.pk))
 print(json.dumps({{"residents": residents, "dispatchers": dispatchers, "accept": accept}}))
 """
 
@@ -170,13 +179,16 @@ def main() -> None:
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
     subprocess.run([LINLI, "migrate", "--noinput", "-v0"], env=env, check=True)
-    per_member = 500
+    members = 150
     setup = subprocess.run(
-        [LINLI, "shell", "-c", SETUP.format(per_member=per_member)],
-        env=env, check=True, capture_output=True, text=True,
+        [LINLI, "shell", "-c", SETUP.format(members=members)],
+        env=env, capture_output=True, text=True,
     )  # fmt: skip
+    if setup.returncode != 0:
+        sys.exit(f"setting up the cast failed:\n{setup.stderr}")
     cast = json.loads(setup.stdout.strip().splitlines()[-1])
 
+    tmp.mkdir(parents=True, exist_ok=True)
     log = (tmp / "serve.log").open("wb")
     server = subprocess.Popen(
         [LINLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
