@@ -35,8 +35,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
+# Day-long windows: a window that closes mid-test would reset the count.
 def test_order_placement_is_limited_per_account(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.LINLI_RATE_ORDER_PLACE = "3/h"
+    settings.LINLI_RATE_ORDER_PLACE = "3/d"
     client = Client()
     token = token_issue(user=cast.a.resident)
     body = json.dumps({"item": "home_repair"})
@@ -56,7 +57,7 @@ def test_order_placement_is_limited_per_account(cast: Cast, settings) -> None:  
 
 
 def test_token_endpoint_is_limited_per_client_address(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.LINLI_RATE_TOKEN = "2/m"
+    settings.LINLI_RATE_TOKEN = "2/d"
     cast.a.resident.set_password("pw-for-the-limit")
     cast.a.resident.save()
     client = Client()
@@ -73,7 +74,7 @@ def test_token_endpoint_is_limited_per_client_address(cast: Cast, settings) -> N
 
 
 def test_proxied_client_address_is_the_one_the_proxy_appended(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.LINLI_RATE_TOKEN = "1/m"
+    settings.LINLI_RATE_TOKEN = "1/d"
     settings.LINLI_PROXY_COUNT = 1
     body = json.dumps({"username": "nobody", "password": "x"})
 
