@@ -53,7 +53,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "linli.core.logging.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "linli.core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -182,3 +184,109 @@ LINLI_DISPATCH_CROSS_COMMUNITY: float | None = (
 )
 # How often `linli worker` sweeps deadlines, in seconds.
 LINLI_SWEEP_INTERVAL = int(os.environ.get("LINLI_SWEEP_INTERVAL", "60"))
+
+
+# === Production: `linli serve` behind a reverse proxy ========================
+# LINLI_PRODUCTION=1 (deploy/linli.env) turns on what `check --deploy` asks
+# for. Without a SECRET_KEY of its own production refuses to start.
+LINLI_PRODUCTION = env_bool("LINLI_PRODUCTION", False)
+if LINLI_PRODUCTION:
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not os.environ.get("SECRET_KEY"):
+        raise ImproperlyConfigured(
+            "LINLI_PRODUCTION is set but SECRET_KEY is not: set SECRET_KEY in the "
+            "environment (deploy/linli.env) to a long random value, e.g. the output of "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+        )
+    # The proxy terminates TLS and says so in X-Forwarded-Proto (deploy/nginx).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # The proxy's and the monitoring's probes may come over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # `linli serve` collects the static files here; WhiteNoise serves them
+    # compressed, with hashed names cached for ever.
+    STATIC_ROOT = os.environ.get("STATIC_ROOT") or str(DATA_DIR / "static")
+    STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+    WHITENOISE_USE_FINDERS = False
+# Client addresses (rate limits) behind this many proxies that append to
+# X-Forwarded-For; 0 trusts no header and uses the peer's address.
+LINLI_PROXY_COUNT = int(os.environ.get("LINLI_PROXY_COUNT", "1" if LINLI_PRODUCTION else "0"))
+
+# === Security headers and limits =============================================
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# htmx evaluates hx-on:: attributes with Function() ('unsafe-eval') and adds
+# its indicator styles as a <style> element ('unsafe-inline' styles); no inline
+# script runs anywhere.
+LINLI_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# The API's Swagger page loads its script and styles from a CDN, inline.
+LINLI_CSP_BY_PATH = {
+    "/api/docs": (
+        "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
+        "https://django-ninja.dev; object-src 'none'; frame-ancestors 'none'"
+    ),
+}
+# Request bodies: JSON and forms up to LINLI_MAX_BODY_BYTES, uploads (the
+# residents' Excel import) up to LINLI_MAX_UPLOAD_BYTES; larger ones get 413.
+LINLI_MAX_BODY_BYTES = int(os.environ.get("LINLI_MAX_BODY_BYTES", str(256 * 1024)))
+LINLI_MAX_UPLOAD_BYTES = int(os.environ.get("LINLI_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+# Rate limits ("count/s|m|h|d"): token requests per client address, orders
+# placed through the API per account.
+LINLI_RATE_TOKEN = os.environ.get("LINLI_RATE_TOKEN", "20/m")
+LINLI_RATE_ORDER_PLACE = os.environ.get("LINLI_RATE_ORDER_PLACE", "120/h")
+# The rate limits count in this cache: Redis shared by every process when
+# REDIS_URL is set (production), else each process's memory.
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": os.environ.get("LINLI_CACHE_PREFIX", "linli"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# === Health ===================================================================
+# /readyz wants a worker heartbeat (linli.site.health.worker_beat) this recent.
+LINLI_WORKER_STALE_SECONDS = int(os.environ.get("LINLI_WORKER_STALE_SECONDS", "180"))
+
+# === Logs: one JSON line per request and per job, on stdout ====================
+# (This replaces the plain console logging configured above.)
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "linli.core.logging.JsonFormatter"}},
+    "handlers": {
+        "json": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+        }
+    },
+    "loggers": {
+        # Requests and jobs are logged at INFO whatever the root level.
+        "linli.request": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        "django_tasks": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        "django.tasks": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        "django_tasks_db": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        # Our request log line replaces django.request's (which would repeat 4xx/5xx).
+        "django.request": {"handlers": ["json"], "level": "ERROR", "propagate": False},
+    },
+    "root": {"handlers": ["json"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+# Tests and the demo may quiet the request lines (LINLI_REQUEST_LOG=0).
+if not env_bool("LINLI_REQUEST_LOG", True):
+    LOGGING["loggers"]["linli.request"]["level"] = "WARNING"  # type: ignore[index]

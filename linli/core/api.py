@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from linli.core.errors import AppError
+from linli.core.ratelimit import by_ip, rate_limited, setting
 from linli.core.schemas import ErrorOut
 from linli.core.services import token_issue, token_revoke
 
@@ -33,6 +34,7 @@ class Unauthorized(AppError):
 @router.post(
     "/auth/token", auth=None, response={200: TokenOut, 400: ErrorOut, 401: ErrorOut, 429: ErrorOut}
 )
+@rate_limited("token", rate=setting("LINLI_RATE_TOKEN"), key=by_ip)
 def token_create(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     """Exchange a username and password for a bearer token."""
     user = authenticate(request, username=payload.username, password=payload.password)

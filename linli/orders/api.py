@@ -20,6 +20,7 @@ from linli.core.errors import InvalidInput
 from linli.core.masking import mask_address
 from linli.core.models import User
 from linli.core.pagination import LazyMap
+from linli.core.ratelimit import limit_order_place
 from linli.core.schemas import CommunityRef, ErrorOut
 from linli.orders import selectors, services
 from linli.orders.models import (
@@ -381,6 +382,7 @@ class OrderIn(Schema):
 
 
 @router.post("/orders", response={201: OrderOut, **ERRORS})
+@limit_order_place
 def order_create(
     request: HttpRequest,
     payload: OrderIn,
