@@ -47,9 +47,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def database_url(db: dict[str, Any] | None = None) -> str:
+def database_url(given: dict[str, Any] | None = None) -> str:
     """A DATABASE_URL for the database this test runs on (its test database)."""
-    db = db or settings.DATABASES["default"]
+    db: dict[str, Any] = dict(given or settings.DATABASES["default"])
     if "sqlite" in db["ENGINE"]:
         return f"sqlite:///{db['NAME']}"
     user = db.get("USER") or "postgres"

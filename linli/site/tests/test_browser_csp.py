@@ -23,7 +23,7 @@ document.addEventListener('securitypolicyviolation', e => {
 """
 
 
-def open_as(browser, live_server, user, problems: list[str]):  # type: ignore[no-untyped-def]
+def open_as(browser, live_server, user, problems: list[str]):
     user.set_password(PASSWORD)
     user.save()
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
@@ -37,7 +37,7 @@ def open_as(browser, live_server, user, problems: list[str]):  # type: ignore[no
     return context, page
 
 
-def violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+def violations(page) -> list[str]:
     return list(page.evaluate("window.__csp"))
 
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _forget_migrations_seen():  # type: ignore[no-untyped-def]
+def _forget_migrations_seen():
     health._migrated = False
     yield
     health._migrated = False
@@ -49,7 +49,7 @@ def test_readyz_is_ready_after_a_worker_beats(client: Client) -> None:
     }
 
 
-def test_readyz_fails_when_the_last_beat_is_stale(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_readyz_fails_when_the_last_beat_is_stale(client: Client, settings) -> None:
     settings.LINLI_WORKER_STALE_SECONDS = 60
     worker_beat("host-1")
     WorkerHeartbeat.objects.update(beat_at=timezone.now() - dt.timedelta(seconds=61))

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh_counts():  # type: ignore[no-untyped-def]
+def _fresh_counts():
     cache.clear()
     yield
     cache.clear()
@@ -32,17 +32,17 @@ FORM = urlencode({"description": "x" * 5000})
 
 
 def bearer(token: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token}"}
 
 
 # Day-long windows: a window that closes mid-test would reset the count.
-def test_order_placement_is_limited_per_account(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]
+def test_order_placement_is_limited_per_account(cast: Cast, settings) -> None:
     settings.LINLI_RATE_ORDER_PLACE = "3/d"
     client = Client()
     token = token_issue(user=cast.a.resident)
     body = json.dumps({"item": "home_repair"})
     statuses = [
-        client.post("/api/v1/orders", body, content_type="application/json", **bearer(token))
+        client.post("/api/v1/orders", body, content_type="application/json", headers=bearer(token))
         for _ in range(4)
     ]
     assert [r.status_code for r in statuses] == [201, 201, 201, 429]
@@ -52,11 +52,13 @@ def test_order_placement_is_limited_per_account(cast: Cast, settings) -> None:  
     assert Order.objects.filter(placed_by=cast.a.resident).count() == 3
     # Another account still has its own allowance.
     other = token_issue(user=cast.b.resident)
-    response = client.post("/api/v1/orders", body, content_type="application/json", **bearer(other))
+    response = client.post(
+        "/api/v1/orders", body, content_type="application/json", headers=bearer(other)
+    )
     assert response.status_code == 201
 
 
-def test_token_endpoint_is_limited_per_client_address(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]
+def test_token_endpoint_is_limited_per_client_address(cast: Cast, settings) -> None:
     settings.LINLI_RATE_TOKEN = "2/d"
     cast.a.resident.set_password("pw-for-the-limit")
     cast.a.resident.save()
@@ -73,7 +75,7 @@ def test_token_endpoint_is_limited_per_client_address(cast: Cast, settings) -> N
     )
 
 
-def test_proxied_client_address_is_the_one_the_proxy_appended(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]
+def test_proxied_client_address_is_the_one_the_proxy_appended(cast: Cast, settings) -> None:
     settings.LINLI_RATE_TOKEN = "1/d"
     settings.LINLI_PROXY_COUNT = 1
     body = json.dumps({"username": "nobody", "password": "x"})
@@ -103,12 +105,12 @@ def test_parse_rate() -> None:
         parse_rate("lots")
 
 
-def test_api_body_over_the_limit_is_refused_with_413(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]
+def test_api_body_over_the_limit_is_refused_with_413(cast: Cast, settings) -> None:
     settings.LINLI_MAX_BODY_BYTES = 1024
     token = token_issue(user=cast.a.resident)
     body = json.dumps({"item": "home_repair", "description": "漏" * 1000})
     response = Client().post(
-        "/api/v1/orders", body, content_type="application/json", **bearer(token)
+        "/api/v1/orders", body, content_type="application/json", headers=bearer(token)
     )
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
@@ -117,13 +119,13 @@ def test_api_body_over_the_limit_is_refused_with_413(cast: Cast, settings) -> No
     small = json.dumps({"item": "home_repair", "description": "漏水"})
     assert (
         Client()
-        .post("/api/v1/orders", small, content_type="application/json", **bearer(token))
+        .post("/api/v1/orders", small, content_type="application/json", headers=bearer(token))
         .status_code
         == 201
     )
 
 
-def test_page_body_over_the_limit_gets_the_error_page(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]
+def test_page_body_over_the_limit_gets_the_error_page(cast: Cast, settings) -> None:
     settings.LINLI_MAX_BODY_BYTES = 1024
     client = client_for(cast.a.resident)
     response = client.post("/orders/new/home_repair/", FORM, content_type=URLENCODED)
@@ -132,7 +134,7 @@ def test_page_body_over_the_limit_gets_the_error_page(cast: Cast, settings) -> N
     assert response["X-Request-ID"] in response.content.decode()
 
 
-def test_uploads_have_their_own_larger_limit(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_have_their_own_larger_limit(cast: Cast, settings) -> None:
     settings.LINLI_MAX_BODY_BYTES = 1024
     settings.LINLI_MAX_UPLOAD_BYTES = 1024 * 1024
     client = client_for(cast.a.resident)
@@ -168,7 +170,7 @@ def test_error_page_shows_the_request_id(cast: Cast) -> None:
 
 def test_a_bug_is_logged_with_its_traceback_and_answered_with_the_request_id(
     cast: Cast, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from linli.orders import selectors
 
     def broken(*args: object, **kwargs: object) -> None:
@@ -178,7 +180,7 @@ def test_a_bug_is_logged_with_its_traceback_and_answered_with_the_request_id(
     token = token_issue(user=cast.a.resident)
     client = Client(raise_request_exception=False)
     with caplog.at_level(logging.ERROR, logger="linli.error"):
-        response = client.get("/api/v1/orders", **bearer(token))
+        response = client.get("/api/v1/orders", headers=bearer(token))
     assert response.status_code == 500
     body = response.json()
     assert body["code"] == "server_error" and response["X-Request-ID"] in body["message"]
@@ -190,7 +192,7 @@ def test_a_bug_is_logged_with_its_traceback_and_answered_with_the_request_id(
 def test_request_log_line_is_one_json_object(cast: Cast, caplog: pytest.LogCaptureFixture) -> None:
     token = token_issue(user=cast.a.resident)
     with caplog.at_level(logging.INFO, logger="linli.request"):
-        response = Client().get("/api/v1/orders", **bearer(token))
+        response = Client().get("/api/v1/orders", headers=bearer(token))
     (record,) = [r for r in caplog.records if r.name == "linli.request"]
     line = json.loads(JsonFormatter().format(record))
     assert line["status"] == 200 and line["method"] == "GET" and line["path"] == "/api/v1/orders"

@@ -31,7 +31,7 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def served(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def served(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory):
     """One server for the module, on the test database (each test commits its cast)."""
     tmp = tmp_path_factory.mktemp("serve")
     env = production_env(database_url(), tmp, LINLI_RATE_ORDER_PLACE="100000/h")
