@@ -93,7 +93,7 @@ def reveal_button(name: str, *, keep_hint: bool = False) -> str:
         else ""
     )
     return format_html(
-        ' <button type="submit" class="button" form="{}">{}</button>{}',
+        ' <button type="submit" class="button" style="margin-left: .5em" form="{}">{}</button>{}',
         reveal_form_id(name),
         _("查看明文(记入审计日志)"),
         hint,
