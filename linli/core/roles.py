@@ -6,9 +6,14 @@ carries its own idea of who may see what.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+if TYPE_CHECKING:
+    from linli.core.models import User
 
 
 class Role(models.TextChoices):
@@ -30,3 +35,71 @@ REVEALERS = frozenset({Role.DISPATCHER, Role.CITY})
 IMPORTERS = frozenset({Role.DISPATCHER, Role.CITY})
 # Roles that may look up team members (to dispatch, lead or oversee).
 MEMBER_VIEWERS = frozenset({Role.DISPATCHER, Role.LEADER, Role.CITY})
+
+# The city role keeps the master data in the admin site: staff, never superuser
+# (a superuser is for IT operations). Its permissions are one group's, kept in
+# step with this table after every migrate (CoreConfig.ready). Keys are
+# "app_label.model"; values the admin actions allowed on it.
+CITY_GROUP = "city-admin"
+_ALL = ("view", "add", "change", "delete")
+CITY_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "network.center": _ALL,
+    "network.room": _ALL,
+    "network.function": _ALL,
+    "teams.team": _ALL,
+    "teams.member": _ALL,
+    "teams.skill": _ALL,
+    "people.caretag": _ALL,
+    "people.resident": _ALL,
+    "people.household": _ALL,
+    "people.guardianship": _ALL,
+    "orders.serviceitem": _ALL,
+    "orders.order": ("view",),
+    "dispatch.dispatchpolicy": _ALL,
+    "core.user": _ALL,
+    "core.apitoken": ("view", "change"),
+    "core.auditlog": ("view",),
+}
+
+
+def city_group_sync(**_kwargs: object) -> None:
+    """Create or update the city group to hold exactly CITY_PERMISSIONS' permissions.
+
+    Idempotent; connected to post_migrate, so permissions of models that are
+    not migrated yet are picked up by a later call.
+    """
+    from django.contrib.auth.models import Group, Permission
+    from django.db.models import Q
+
+    wanted = Q(pk__in=[])
+    for label, actions in CITY_PERMISSIONS.items():
+        app_label, model = label.split(".")
+        wanted |= Q(
+            content_type__app_label=app_label,
+            content_type__model=model,
+            codename__in=[f"{a}_{model}" for a in actions],
+        )
+    group, _created = Group.objects.get_or_create(name=CITY_GROUP)
+    group.permissions.set(Permission.objects.filter(wanted))
+
+
+def staff_access_sync(user: User) -> None:
+    """Give the city role staff access through the city group; take it from other roles.
+
+    Call after the user is saved. Superusers (IT operations) keep their staff flag.
+    """
+    from django.contrib.auth.models import Group
+
+    is_city = user.role == Role.CITY
+    staff = is_city or user.is_superuser
+    if user.is_staff != staff:
+        user.is_staff = staff
+        user.save(update_fields=["is_staff"])
+    group = Group.objects.filter(name=CITY_GROUP).first()
+    if group is None:
+        city_group_sync()
+        group = Group.objects.get(name=CITY_GROUP)
+    if is_city:
+        user.groups.add(group)
+    else:
+        user.groups.remove(group)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from linli.core.models import User
-from linli.core.roles import Role
+from linli.core.roles import Role, staff_access_sync
 from linli.network.models import Center
 
 # Published in the README on purpose: these accounts exist to be tried.
@@ -44,12 +44,12 @@ def demo_accounts_create(communities: dict[str, Center]) -> dict[str, User]:
             role=account.role,
             community=communities[account.community] if account.community else None,
             first_name=account.name,
-            # The city admin keeps the master data in the admin site.
-            is_staff=account.role == Role.CITY,
-            is_superuser=account.role == Role.CITY,
         )
         user.set_password(DEMO_PASSWORD)
         user.save()
+        # The city account keeps the master data in the admin site as staff
+        # with the city group's permissions, not as a superuser.
+        staff_access_sync(user)
         users[account.username] = user
     return users
 

@@ -5,7 +5,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from linli.orders.models import ServiceItem
+from linli.core.admin import MaskedAdmin
+from linli.orders.models import Order, ServiceItem
 
 
 @admin.register(ServiceItem)
@@ -38,3 +39,26 @@ class ServiceItemAdmin(admin.ModelAdmin):
         if obj is not None and obj.fixed:
             return False
         return super().has_delete_permission(request, obj)
+
+
+@admin.register(Order)
+class OrderAdmin(MaskedAdmin):
+    """Orders are read here, never written: every change is a service's
+    transition. The service address is masked, with the audited reveal; the
+    point's coordinates would give the address away, so they are left out."""
+
+    masked_fields = ("address",)
+    list_display = ("pk", "item", "resident", "community", "status", "masked_address", "created_at")
+    list_filter = ("status", "community", "item")
+    list_select_related = ("item", "resident", "community")
+    exclude = ("lat", "lon")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from linli.core.admin import AuditedAdmin, MaskedAdmin
 from linli.people.models import CareTag, Guardianship, Household, Resident
 
 
@@ -13,10 +14,12 @@ class GuardianInline(admin.TabularInline):
 
 
 @admin.register(Resident)
-class ResidentAdmin(admin.ModelAdmin):
-    list_display = ("name", "gender", "birth_date", "community")
+class ResidentAdmin(MaskedAdmin, AuditedAdmin):
+    masked_fields = ("phone", "id_number", "address")
+    list_display = ("name", "gender", "birth_date", "community", "masked_phone", "masked_id_number")
     list_filter = ("community", "gender", "care_tags")
-    search_fields = ("name", "name_initials", "phone_tail", "id_number")
+    # Exact ID numbers only: a partial match would let one guess a number digit by digit.
+    search_fields = ("name", "name_initials", "phone_tail", "=id_number")
     filter_horizontal = ("care_tags",)
     raw_id_fields = ("household", "account")
     inlines = [GuardianInline]
@@ -29,6 +32,7 @@ class CareTagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Household)
-class HouseholdAdmin(admin.ModelAdmin):
-    list_display = ("code", "community", "address")
-    search_fields = ("code", "address")
+class HouseholdAdmin(MaskedAdmin, AuditedAdmin):
+    masked_fields = ("address",)
+    list_display = ("code", "community", "masked_address")
+    search_fields = ("code",)

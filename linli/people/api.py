@@ -1,14 +1,21 @@
 # No "from __future__ import annotations": django-ninja reads these annotations at run time.
+import datetime as dt
+from typing import Any
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from linli.core.errors import InvalidInput
 from linli.core.pagination import LazyMap
 from linli.core.schemas import CommunityRef, ErrorOut
+from linli.network.models import Center
 from linli.people import ages
-from linli.people.models import Resident
+from linli.people.models import CareTag, Resident
 from linli.people.selectors import MaskedResident, resident_get, resident_list
-from linli.people.services import resident_reveal
+from linli.people.services import resident_register, resident_reveal
 
 router = Router(tags=["residents"])
 
@@ -89,3 +96,55 @@ def reveal(request: HttpRequest, resident_id: int, payload: RevealIn) -> dict[st
         actor=request.user, resident_id=resident_id, field=payload.field, request=request
     )
     return {"field": payload.field, "value": value}
+
+
+# The schema's limits are read off the model's fields, never restated; the
+# model's validators (ID checksum, phone, birth date) run in the service.
+def _max(name: str) -> int | None:
+    return Resident._meta.get_field(name).max_length
+
+
+def _bound(name: str, kind: type) -> float | None:
+    for v in Resident._meta.get_field(name).validators:
+        if isinstance(v, kind):
+            return v.limit_value  # type: ignore[attr-defined,no-any-return]
+    return None
+
+
+class ResidentIn(Schema):
+    name: str = Field(min_length=1, max_length=_max("name"))
+    gender: str = Field(max_length=_max("gender"), description="M or F")
+    birth_date: dt.date
+    id_number: str = Field("", max_length=_max("id_number"))
+    phone: str = Field("", max_length=_max("phone"))
+    community: str = Field("", description="Community code; the city only (default: yours).")
+    address: str = Field("", max_length=_max("address"))
+    lat: float | None = Field(
+        None, ge=_bound("lat", MinValueValidator), le=_bound("lat", MaxValueValidator)
+    )
+    lon: float | None = Field(
+        None, ge=_bound("lon", MinValueValidator), le=_bound("lon", MaxValueValidator)
+    )
+    care_tags: list[str] = Field(default_factory=list, description="Care tag codes.")
+
+
+@router.post(
+    "/residents",
+    response={201: ResidentOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut},
+)
+def register(request: HttpRequest, payload: ResidentIn) -> tuple[int, dict[str, object]]:
+    """Register a resident (dispatchers in their community, the city anywhere)."""
+    data: dict[str, Any] = payload.dict()
+    code = data.pop("community")
+    community = None
+    if code:
+        community = Center.objects.filter(code=code, kind=Center.Kind.COMMUNITY).first()
+        if community is None:
+            raise InvalidInput(fields={"community": _("社区编码不存在。")})
+    codes = data.pop("care_tags")
+    tags = list(CareTag.objects.filter(code__in=codes))
+    if len(tags) != len(set(codes)):
+        raise InvalidInput(fields={"care_tags": _("没有这个关爱标签。")})
+    data |= {"community": community, "care_tags": tags}
+    resident = resident_register(actor=request.user, data=data, request=request)
+    return 201, resident_out(resident)

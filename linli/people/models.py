@@ -3,7 +3,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -11,11 +12,12 @@ from pypinyin import lazy_pinyin
 
 from linli.core.models import LocalizedName
 from linli.people import ages
-
-phone_validator = RegexValidator(
-    r"^1\d{10}$|^0\d{2,3}-?\d{7,8}$", _("请输入有效的手机或固话号码。")
+from linli.people.validators import (
+    id_number_agreement,
+    phone_validator,
+    validate_birth_date,
+    validate_id_number,
 )
-
 
 # Characters read differently as a surname than in ordinary words: 曾庆宝 is
 # Zēng Qìngbǎo, not Céng. pypinyin reads words, so the surname is fixed here.
@@ -113,8 +115,10 @@ class Resident(models.Model):
 
     name = models.CharField(_("姓名"), max_length=50)
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices)
-    birth_date = models.DateField(_("出生日期"))
-    id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
+    birth_date = models.DateField(_("出生日期"), validators=[validate_birth_date])
+    id_number = models.CharField(
+        _("身份证号"), max_length=18, blank=True, validators=[validate_id_number]
+    )
     phone = models.CharField(_("电话"), max_length=20, blank=True, validators=[phone_validator])
     community = models.ForeignKey(
         "network.Center",
@@ -180,6 +184,12 @@ class Resident(models.Model):
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "name_initials", "name_pinyin", "phone_tail"}  # type: ignore[misc]
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean(self) -> None:
+        # A valid ID number carries the birth date and gender: they must agree.
+        problems = id_number_agreement(self.id_number, self.birth_date, self.gender)
+        if problems:
+            raise ValidationError(problems)
 
     def refresh_search_keys(self) -> None:
         self.name_initials = name_initials(self.name)

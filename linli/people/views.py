@@ -10,13 +10,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli.core.errors import InvalidInput
 from linli.core.roles import IMPORTERS, REVEALERS
 from linli.core.scoping import require_role
 from linli.people import ages
+from linli.people.forms import ResidentForm
 from linli.people.importing import resident_import
 from linli.people.models import CareTag
 from linli.people.selectors import MaskedResident, resident_get, resident_list
-from linli.people.services import resident_reveal
+from linli.people.services import resident_register, resident_reveal
 
 PAGE_SIZE = 30
 
@@ -95,3 +97,22 @@ def resident_import_view(request: HttpRequest) -> HttpResponse:
             )
             return redirect("people:list")
     return render(request, "people/import.html", {"form": form, "result": result})
+
+
+@login_required
+def resident_register_view(request: HttpRequest) -> HttpResponse:
+    require_role(request.user, IMPORTERS)
+    form = ResidentForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            resident = resident_register(
+                actor=request.user, data=form.cleaned_data, request=request
+            )
+        except InvalidInput as exc:
+            for name, errors in exc.fields.items():
+                for error in errors:
+                    form.add_error(name if name in form.fields else None, error)
+        else:
+            messages.success(request, _("已登记居民 %(name)s。") % {"name": resident.name})
+            return redirect("people:detail", pk=resident.pk)
+    return render(request, "people/register.html", {"form": form})

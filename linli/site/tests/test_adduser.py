@@ -42,3 +42,20 @@ def test_adduser_refuses_bad_input(cast, kwargs, message):
 def test_adduser_refuses_existing_username(cast):
     with pytest.raises(CommandError, match="already exists"):
         call_command("adduser", "city-admin", role="city", password="s3cure-pass-9")
+
+
+def test_adduser_city_is_staff_through_the_group_not_superuser(cast):
+    from linli.core.roles import CITY_GROUP
+
+    call_command("adduser", "li", role="city", password="s3cure-pass-9")
+    user = User.objects.get(username="li")
+    assert user.is_staff and not user.is_superuser
+    assert user.groups.filter(name=CITY_GROUP).exists()
+
+
+def test_adduser_superuser_only_on_request(cast):
+    call_command("adduser", "it", role="city", password="s3cure-pass-9", superuser=True)
+    assert User.objects.get(username="it").is_superuser
+    call_command("adduser", "wu", role="dispatcher", community="baihua", password="s3cure-pass-9")
+    wu = User.objects.get(username="wu")
+    assert not wu.is_staff and not wu.is_superuser

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from linli.core.models import User
-from linli.core.roles import COMMUNITY_ROLES, Role
+from linli.core.roles import COMMUNITY_ROLES, Role, staff_access_sync
 from linli.network.models import Center
 
 
@@ -27,6 +27,11 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="display name")
         parser.add_argument(
             "--no-password", action="store_true", help="create without a usable password"
+        )
+        parser.add_argument(
+            "--superuser",
+            action="store_true",
+            help="all permissions in the admin, for IT operations (the city role does not need it)",
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -46,15 +51,15 @@ class Command(BaseCommand):
             raise CommandError(f"role {role} needs --community CODE")
         if role == Role.CITY and community is not None:
             raise CommandError("the city admin works across communities: leave out --community")
-        # The city admin keeps the master data (catalog, network) in the admin site.
-        is_city = role == Role.CITY
+        # The city role keeps the master data in the admin site through its
+        # group's permissions (staff_access_sync); a superuser is only made on request.
         user = User(
             username=username,
             role=role,
             community=community,
             first_name=opts["name"],
-            is_staff=is_city,
-            is_superuser=is_city,
+            is_staff=opts["superuser"],
+            is_superuser=opts["superuser"],
         )
         password = opts["password"]
         if opts["no_password"]:
@@ -77,5 +82,7 @@ class Command(BaseCommand):
             ) from exc
         with transaction.atomic():
             user.save()
+            staff_access_sync(user)
         where = f" in {community.name} ({community.code})" if community else ""
-        self.stdout.write(self.style.SUCCESS(f"created {username} ({role}){where}"))
+        su = ", superuser" if user.is_superuser else ""
+        self.stdout.write(self.style.SUCCESS(f"created {username} ({role}{su}){where}"))
