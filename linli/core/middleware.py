@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from linli.core.errors import AppError
+from linli.core.models import User
 
 
 class AppErrorMiddleware:
@@ -48,6 +49,6 @@ class UserLanguageMiddleware:
             codes = {code for code, _name in settings.LANGUAGES}
             chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
             if chosen in codes and chosen != user.language:
-                type(user).objects.filter(pk=user.pk).update(language=chosen)
+                User.objects.filter(pk=user.pk).update(language=chosen)
                 user.language = chosen
         return self.get_response(request)

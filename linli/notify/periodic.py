@@ -75,6 +75,12 @@ def next_run(task: Task[Any, Any]) -> TaskResult[Any] | None:
     return _pending(task, job.pending_result_id) if job else None
 
 
+def is_due(task: Task[Any, Any]) -> bool:
+    """Whether the scheduled run of ``task`` may run now (False without a schedule)."""
+    job = PeriodicJob.objects.filter(task_path=task.module_path).first()
+    return bool(job and job.next_run_at and job.next_run_at <= timezone.now())
+
+
 def _reschedule(task: Task[Any, Any], result_id: str) -> None:
     with transaction.atomic():
         job = PeriodicJob.objects.select_for_update().filter(task_path=task.module_path).first()
