@@ -129,6 +129,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 from linli.core.api import router as core_router  # noqa: E402
 from linli.dispatch.api import router as dispatch_router  # noqa: E402
 from linli.network.api import router as network_router  # noqa: E402
+from linli.notify.api import router as notify_router  # noqa: E402
 from linli.orders.api import router as orders_router  # noqa: E402
 from linli.people.api import router as people_router  # noqa: E402
 from linli.site.api import router as site_router  # noqa: E402
@@ -137,5 +138,6 @@ api.add_router("/v1", core_router)
 api.add_router("/v1", site_router)
 api.add_router("/v1", network_router)
 api.add_router("/v1", people_router)
+api.add_router("/v1", notify_router)
 api.add_router("/v1", orders_router)
 api.add_router("/v1", dispatch_router)

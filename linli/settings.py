@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "linli.core.middleware.UserLanguageMiddleware",
     "linli.core.middleware.AppErrorMiddleware",
     # Last, so that it sees the outcome of every authentication attempt.
     "axes.middleware.AxesMiddleware",
@@ -85,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "linli.core.context_processors.roles",
+                "linli.notify.context_processors.inbox",
             ],
         },
     }
@@ -154,24 +156,32 @@ TASKS = {
     }
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-}
-
-# Notification delivery: the database outbox always; console for the demo.
-LINLI_NOTIFY_BACKENDS = [
-    b
-    for b in os.environ.get(
-        "LINLI_NOTIFY_BACKENDS",
-        "linli.notify.backends.OutboxBackend,linli.notify.backends.ConsoleBackend",
+# Notification channels (linli.notify.channels), dotted paths: the inbox
+# always; the console for the demo; the webhook (the city's SMS gateway) when
+# LINLI_NOTIFY_WEBHOOK_URL is set.
+LINLI_NOTIFY_WEBHOOK_URL = os.environ.get("LINLI_NOTIFY_WEBHOOK_URL", "")
+# Sent as "Authorization: Bearer …" when set.
+LINLI_NOTIFY_WEBHOOK_TOKEN = os.environ.get("LINLI_NOTIFY_WEBHOOK_TOKEN", "")
+LINLI_NOTIFY_WEBHOOK_TIMEOUT = float(os.environ.get("LINLI_NOTIFY_WEBHOOK_TIMEOUT", "10"))
+LINLI_NOTIFY_CHANNELS = [
+    c
+    for c in os.environ.get(
+        "LINLI_NOTIFY_CHANNELS",
+        "linli.notify.channels.InboxChannel,linli.notify.channels.ConsoleChannel"
+        + (",linli.notify.channels.WebhookChannel" if LINLI_NOTIFY_WEBHOOK_URL else ""),
     ).split(",")
-    if b
+    if c
 ]
-# Dotted path of an SmsProvider class; empty means no SMS is sent.
-LINLI_SMS_PROVIDER = os.environ.get("LINLI_SMS_PROVIDER", "")
+# A failed delivery is tried again after 30 s, 60 s, 120 s … (at most an
+# hour apart), and given up after this many attempts, its last error kept.
+LINLI_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("LINLI_NOTIFY_MAX_ATTEMPTS", "8"))
+LINLI_NOTIFY_RETRY_BACKOFF = float(os.environ.get("LINLI_NOTIFY_RETRY_BACKOFF", "30"))
+LINLI_NOTIFY_RETRY_MAX_WAIT = 3600.0
+# How long a worker's claim on a delivery lasts (seconds): far longer than the
+# webhook's timeout, so only a worker that died mid-send loses its claim.
+LINLI_NOTIFY_LEASE = max(300.0, 3 * LINLI_NOTIFY_WEBHOOK_TIMEOUT)
+# How often the worker looks for deliveries whose job was lost or is due again.
+LINLI_NOTIFY_SWEEP_INTERVAL = int(os.environ.get("LINLI_NOTIFY_SWEEP_INTERVAL", "60"))
 # Dispatch engine cost weights (1 unit = 1 km of travel): per open order a
 # member holds, per order taken this week, per rating point below 5.
 LINLI_DISPATCH_WEIGHTS = {"per_km": 1.0, "load": 0.5, "week_load": 0.2, "rating": 1.0}
@@ -184,6 +194,9 @@ LINLI_DISPATCH_CROSS_COMMUNITY: float | None = (
 )
 # How often `linli worker` sweeps deadlines, in seconds.
 LINLI_SWEEP_INTERVAL = int(os.environ.get("LINLI_SWEEP_INTERVAL", "60"))
+# A periodic job's run still "running" after this long is taken for dead (its
+# worker was killed), and the schedule enqueues a new one.
+LINLI_PERIODIC_STALE = int(os.environ.get("LINLI_PERIODIC_STALE", "3600"))
 
 
 # === Production: `linli serve` behind a reverse proxy ========================
@@ -264,7 +277,6 @@ else:
 LINLI_WORKER_STALE_SECONDS = int(os.environ.get("LINLI_WORKER_STALE_SECONDS", "180"))
 
 # === Logs: one JSON line per request and per job, on stdout ====================
-# (This replaces the plain console logging configured above.)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -20,6 +20,7 @@ urlpatterns = [
     path("teams/", include("linli.teams.urls")),
     path("orders/", include("linli.orders.urls")),
     path("dispatch/", include("linli.dispatch.urls")),
+    path("notifications/", include("linli.notify.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

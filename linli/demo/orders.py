@@ -128,8 +128,8 @@ def demo_orders_build(rng: random.Random, community_code: str, n: int = 30) -> O
     )
     stats = OrderStats()
     stages, weights = zip(*STAGES, strict=True)
-    # The console backend would print every message of the seed; the outbox keeps them.
-    with override_settings(LINLI_NOTIFY_BACKENDS=["linli.notify.backends.OutboxBackend"]):
+    # The seed's notifications are history: into the inbox, sent nowhere.
+    with override_settings(LINLI_NOTIFY_CHANNELS=["linli.notify.channels.InboxChannel"]):
         for i in range(n):
             code = rng.choice(ITEMS)
             stage = rng.choices(stages, weights)[0]

@@ -1,22 +1,32 @@
 """Background jobs of the point-order cycle (Django's Tasks API, django-tasks backport).
 
-``linli worker`` runs them (the django-tasks-db database backend) and also
-sweeps deadlines on its own timer; ``sweep_deadlines`` is the same sweep as a
-job, for anything that wants one run now (``sweep_deadlines.enqueue()``).
+``sweep_deadlines`` is periodic: ``linli worker`` schedules it (every
+``--interval`` seconds) and django-tasks-db's worker runs it; each scheduled
+run enqueues the next (``linli.notify.periodic``). ``sweep_deadlines.enqueue()``
+asks for one extra run now.
 """
 
 from __future__ import annotations
 
-from django_tasks import task
+import logging
 
+from django_tasks import TaskContext, task
+
+from linli.notify import periodic
 from linli.orders import services
 
+log = logging.getLogger("linli.jobs")
 
-@task()
-def sweep_deadlines() -> dict[str, int]:
+
+@task(takes_context=True)
+def sweep_deadlines(context: TaskContext) -> dict[str, int]:
     """Flag orders past their accept deadline and take back unaccepted slots.
 
     Returns the counts of ``services.orders_sweep``: ``{"overdue": n, "returned": m}``.
     Safe to run from several workers at once (each order is handled under its row lock).
     """
-    return services.orders_sweep()
+    with periodic.scheduled(context):
+        counts = services.orders_sweep()
+        if any(counts.values()):
+            log.info("sweep: %(overdue)s overdue, %(returned)s slots returned to the queue", counts)
+        return counts

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from linli.core.errors import Conflict
 from linli.core.roles import Role
-from linli.notify.backends import Message
+from linli.notify.channels import Outgoing
 from linli.notify.models import Notification
 from linli.orders import services
 from linli.orders.models import Order, OrderEvent, OrderStatus, Slot, SlotStatus
@@ -189,16 +189,18 @@ def test_two_sweeps_at_once_flag_and_return_each_order_once(cast: Cast) -> None:
 
 
 class Stall:
-    """A notification backend that holds its transaction open until released.
+    """A notification channel that holds its transaction open until released.
 
     Services notify inside their transaction, after taking the order's row
     lock: while a thread stalls here, its transition is in flight.
     """
 
+    name = "stall"
+    immediate = True  # delivers inside notify's transaction
     entered = threading.Event()
     release = threading.Event()
 
-    def send(self, messages: list[Message]) -> None:
+    def deliver(self, message: Outgoing) -> None:
         if threading.current_thread().name == "stalled":
             type(self).entered.set()
             type(self).release.wait(timeout=30)
@@ -215,8 +217,8 @@ def test_a_transition_in_flight_blocks_only_its_own_order(cast: Cast, settings: 
     """
     a_order, other_a_order = place(cast), place(cast)
     b_order = services.order_place(actor=cast.b.resident, item="home_repair")
-    settings.LINLI_NOTIFY_BACKENDS = [
-        "linli.notify.backends.OutboxBackend",
+    settings.LINLI_NOTIFY_CHANNELS = [
+        "linli.notify.channels.InboxChannel",
         f"{__name__}.Stall",
     ]
     Stall.entered.clear()

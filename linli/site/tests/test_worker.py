@@ -1,4 +1,4 @@
-"""``linli worker``: the sweep it runs itself and the jobs it takes from the database queue."""
+"""``linli worker``: the periodic jobs, scheduled once, run by django-tasks-db's own worker."""
 
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from linli.notify.models import Notification
+from linli.dispatch.tasks import auto_dispatch_task
+from linli.notify import periodic
+from linli.notify.models import Notification, PeriodicJob
+from linli.notify.tasks import deliver_due
 from linli.orders import services
 from linli.orders.models import Order
 from linli.orders.tasks import sweep_deadlines
-from linli.site.testing import Cast
+from linli.site.testing import RACE_MARKS, Cast, race
 
 ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
+PERIODIC = [sweep_deadlines, auto_dispatch_task, deliver_due]
 
 # The job loop closes connections it finds outside autocommit, as a
 # long-running worker should: on PostgreSQL that would close the connection
@@ -39,16 +43,54 @@ def overdue_order(cast: Cast) -> Order:
     return order
 
 
-def test_once_sweeps_and_reports(cast: Cast) -> None:
+def pending(task: object) -> list[DBTaskResult]:
+    return list(
+        DBTaskResult.objects.filter(
+            task_path=task.module_path,  # type: ignore[attr-defined]
+            status=TaskResultStatus.READY,
+        )
+    )
+
+
+def assert_one_future_run_each(after: dt.datetime) -> None:
+    for task in PERIODIC:
+        runs = pending(task)
+        assert len(runs) == 1, task.module_path
+        assert runs[0].run_after > after, task.module_path
+        job = PeriodicJob.objects.get(task_path=task.module_path)
+        assert job.pending_result_id == str(runs[0].pk)
+
+
+def test_once_sweeps_through_db_worker_and_leaves_one_next_run_each(cast: Cast) -> None:
     order = overdue_order(cast)
     out = io.StringIO()
+    started = timezone.now()
 
-    call_command("worker", "--once", stdout=out)
+    call_command("worker", "--once", "--interval", "30", stdout=out)
 
     order.refresh_from_db()
     assert order.overdue
     assert Notification.objects.filter(recipient=cast.a.dispatcher, kind="order_overdue").exists()
     assert "sweep: 1 overdue, 0 slots returned to the queue" in out.getvalue()
+    # The sweep ran as a job of the database queue, and succeeded.
+    done = DBTaskResult.objects.filter(task_path=sweep_deadlines.module_path).successful()
+    assert [r.return_value for r in done] == [{"overdue": 1, "returned": 0}]
+    assert_one_future_run_each(started + dt.timedelta(seconds=25))
+    assert PeriodicJob.objects.get(task_path=sweep_deadlines.module_path).every == 30
+
+
+def test_once_again_runs_now_and_still_leaves_one_next_run(cast: Cast) -> None:
+    call_command("worker", "--once", stdout=io.StringIO())
+    first = {t.module_path: pending(t)[0].pk for t in PERIODIC}
+    overdue_order(cast)
+
+    out = io.StringIO()
+    call_command("worker", "--once", stdout=out)
+
+    # The scheduled runs are in the future: --once ran an extra one now.
+    assert "sweep: 1 overdue" in out.getvalue()
+    assert {t.module_path: pending(t)[0].pk for t in PERIODIC} == first
+    assert_one_future_run_each(timezone.now())
 
 
 def test_once_prints_nothing_for_an_empty_sweep(cast: Cast) -> None:
@@ -57,12 +99,31 @@ def test_once_prints_nothing_for_an_empty_sweep(cast: Cast) -> None:
     assert "sweep:" not in out.getvalue()
 
 
-def test_enqueued_sweep_runs_to_completion_on_the_database_backend(cast: Cast) -> None:
+def test_interval_zero_schedules_nothing(cast: Cast) -> None:
+    overdue_order(cast)
+    call_command("worker", "--once", "--interval", "0", stdout=io.StringIO())
+    assert not DBTaskResult.objects.filter(task_path__in=[t.module_path for t in PERIODIC])
+    assert not PeriodicJob.objects.exists()
+
+
+def test_the_scheduled_run_reschedules_itself(cast: Cast) -> None:
+    first = periodic.ensure(sweep_deadlines, 120)
+    assert periodic.ensure(sweep_deadlines, 120) == first  # already pending: kept
+    overdue_order(cast)
+
+    # Jobs only: what runs is the scheduled run, due now.
+    call_command("worker", "--once", "--interval", "0", stdout=io.StringIO())
+
+    assert sweep_deadlines.get_result(first).status == TaskResultStatus.SUCCESSFUL
+    [following] = pending(sweep_deadlines)
+    assert str(following.pk) != first
+    assert following.run_after > timezone.now() + dt.timedelta(seconds=100)
+
+
+def test_a_run_by_hand_does_not_reschedule(cast: Cast) -> None:
     order = overdue_order(cast)
     result = sweep_deadlines.enqueue()
-    assert DBTaskResult.objects.get(pk=result.id).status == TaskResultStatus.READY
 
-    # --interval 0: no sweep of the worker's own, so the job is what flags the order.
     call_command("worker", "--once", "--interval", "0", stdout=io.StringIO())
 
     result.refresh()
@@ -71,9 +132,51 @@ def test_enqueued_sweep_runs_to_completion_on_the_database_backend(cast: Cast) -
     order.refresh_from_db()
     assert order.overdue
     assert not DBTaskResult.objects.ready().exists()
+    assert not pending(sweep_deadlines)
 
 
-def test_sweep_task_called_directly_returns_counts(cast: Cast) -> None:
-    overdue_order(cast)
-    assert sweep_deadlines.call() == {"overdue": 1, "returned": 0}
-    assert sweep_deadlines.call() == {"overdue": 0, "returned": 0}
+def test_a_failing_run_still_schedules_the_next(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> dict[str, int]:
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(services, "orders_sweep", broken)
+    first = periodic.ensure(sweep_deadlines, 60)
+    call_command("worker", "--once", "--interval", "0", stdout=io.StringIO())
+    assert sweep_deadlines.get_result(first).status == TaskResultStatus.FAILED
+    assert len(pending(sweep_deadlines)) == 1
+
+
+def test_a_lost_pending_run_is_replaced(cast: Cast) -> None:
+    first = periodic.ensure(sweep_deadlines, 60)
+    DBTaskResult.objects.filter(pk=first).delete()  # pruned, or its worker's database restored
+    second = periodic.ensure(sweep_deadlines, 60)
+    assert second != first and len(pending(sweep_deadlines)) == 1
+
+
+@RACE_MARKS[0]
+@RACE_MARKS[1]
+def test_workers_starting_together_schedule_one_run(cast: Cast) -> None:
+    ids = race([lambda: periodic.ensure(sweep_deadlines, 60) for _ in range(4)])
+    assert len(set(ids)) == 1, ids
+    assert len(pending(sweep_deadlines)) == 1
+
+
+def test_a_notification_is_delivered_by_the_worker(
+    cast: Cast, settings: object, django_capture_on_commit_callbacks: object
+) -> None:
+    from linli.notify.models import Delivery
+    from linli.notify.tests.test_delivery import WEBHOOK, Gateway
+
+    with Gateway([]) as gateway:
+        settings.LINLI_NOTIFY_CHANNELS = WEBHOOK  # type: ignore[attr-defined]
+        settings.LINLI_NOTIFY_WEBHOOK_URL = gateway.url  # type: ignore[attr-defined]
+        with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+            order = services.order_place(actor=cast.a.resident, item="home_repair")
+        # Nothing is sent in the request's thread: the job sends it.
+        assert gateway.posts == []
+        call_command("worker", "--once", "--interval", "0", stdout=io.StringIO())
+    assert [body["kind"] for _s, body, _h in gateway.posts] == ["order_placed"]
+    assert f"#{order.pk}" in gateway.posts[0][1]["text"]
+    assert Delivery.objects.get().status == "sent"
