@@ -8,6 +8,7 @@ import io
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -19,10 +20,12 @@ from linli.notify.tasks import deliver_due
 from linli.orders import services
 from linli.orders.models import Order
 from linli.orders.tasks import sweep_deadlines
+from linli.site.models import WorkerHeartbeat
+from linli.site.tasks import worker_heartbeat
 from linli.site.testing import RACE_MARKS, Cast, race
 
 ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
-PERIODIC = [sweep_deadlines, auto_dispatch_task, deliver_due]
+PERIODIC = [worker_heartbeat, sweep_deadlines, auto_dispatch_task, deliver_due]
 
 # The job loop closes connections it finds outside autocommit, as a
 # long-running worker should: on PostgreSQL that would close the connection
@@ -99,11 +102,22 @@ def test_once_prints_nothing_for_an_empty_sweep(cast: Cast) -> None:
     assert "sweep:" not in out.getvalue()
 
 
-def test_interval_zero_schedules_nothing(cast: Cast) -> None:
-    overdue_order(cast)
+def test_interval_zero_schedules_only_the_heartbeat(cast: Cast) -> None:
+    order = overdue_order(cast)
     call_command("worker", "--once", "--interval", "0", stdout=io.StringIO())
-    assert not DBTaskResult.objects.filter(task_path__in=[t.module_path for t in PERIODIC])
-    assert not PeriodicJob.objects.exists()
+    assert not DBTaskResult.objects.filter(
+        task_path__in=[t.module_path for t in PERIODIC if t is not worker_heartbeat]
+    )
+    assert [j.task_path for j in PeriodicJob.objects.all()] == [worker_heartbeat.module_path]
+    order.refresh_from_db()
+    assert not order.overdue
+
+
+def test_a_worker_beats_so_that_the_site_is_ready(cast: Cast, client: Client) -> None:
+    assert client.get("/readyz").status_code == 503
+    call_command("worker", "--once", "--interval", "0", stdout=io.StringIO())
+    assert WorkerHeartbeat.objects.count() == 1
+    assert client.get("/readyz").status_code == 200
 
 
 def test_the_scheduled_run_reschedules_itself(cast: Cast) -> None:

@@ -18,6 +18,7 @@ from linli.dispatch.tasks import auto_dispatch_task
 from linli.notify import periodic
 from linli.notify.tasks import deliver_due
 from linli.orders.tasks import sweep_deadlines
+from linli.site.tasks import beat_every, worker_heartbeat
 
 
 def _interval(value: str) -> float:
@@ -69,7 +70,7 @@ aborts it.
 
   linli worker                 run until stopped
   linli worker --interval 15   sweep every 15 seconds
-  linli worker --interval 0    jobs only; schedule nothing
+  linli worker --interval 0    jobs and the heartbeat only; no sweep
   linli worker --once          sweep now, run every job that is due, then exit
   linli worker --once --interval 0   every job that is due, then exit
 """
@@ -88,7 +89,7 @@ aborts it.
             "--interval",
             type=_interval,
             default=None,
-            help="seconds between deadline sweeps; 0 schedules no periodic job "
+            help="seconds between deadline sweeps; 0 schedules none (only the heartbeat) "
             "(default: settings.LINLI_SWEEP_INTERVAL)",
         )
         parser.add_argument(
@@ -115,9 +116,12 @@ aborts it.
         )
 
     def periodic_jobs(self, interval: float) -> list[tuple[Task[Any, Any], float]]:
+        # The heartbeat runs whatever the interval: /readyz wants a worker alive.
+        beat = (worker_heartbeat, beat_every(settings.LINLI_WORKER_STALE_SECONDS))
         if interval <= 0:
-            return []
+            return [beat]
         return [
+            beat,
             (sweep_deadlines, interval),
             (auto_dispatch_task, interval),
             (deliver_due, float(settings.LINLI_NOTIFY_SWEEP_INTERVAL)),
