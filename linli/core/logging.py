@@ -17,7 +17,8 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -99,7 +100,12 @@ class RequestLogMiddleware:
             request_id_var.reset(token)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, AppError) or settings.DEBUG:
+        # Django answers these itself (403, 404, 400): they are not bugs.
+        if isinstance(
+            exception, AppError | PermissionDenied | Http404 | SuspiciousOperation | BadRequest
+        ):
+            return None
+        if settings.DEBUG:
             return None
         logging.getLogger("linli.error").error(
             "unhandled %s on %s %s",
