@@ -9,7 +9,7 @@ from linli.core.pagination import LazyMap
 from linli.core.schemas import ErrorOut, TeamRef
 from linli.dispatch.services import BatchPlan, batch_dispatch, suggestions_for_order
 from linli.network.models import Center
-from linli.orders.services import member_load
+from linli.orders.load import member_load
 from linli.teams.models import Member
 from linli.teams.selectors import member_list
 

@@ -12,8 +12,8 @@ from django.db.models import Avg, Count, QuerySet
 from django.utils import timezone
 
 from linli.dispatch import engine
+from linli.orders.load import member_load
 from linli.orders.models import Order, OrderStatus, Rating, Slot, SlotStatus
-from linli.orders.services import member_load
 from linli.teams.models import Member
 
 RATING_DAYS = 30

@@ -17,7 +17,6 @@ from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from linli.core.errors import InvalidInput
-from linli.core.masking import mask_address
 from linli.core.models import User
 from linli.core.pagination import LazyMap
 from linli.core.ratelimit import limit_order_place
@@ -25,14 +24,17 @@ from linli.core.schemas import CommunityRef, ErrorOut
 from linli.orders import selectors, services
 from linli.orders.models import (
     Channel,
+    FollowUp,
     Order,
     OrderEvent,
     OrderStatus,
+    Rating,
     ServiceItem,
     Slot,
     SlotStatus,
 )
-from linli.orders.permissions import action_names, is_beneficiary_side
+from linli.orders.models import field_limit as limit
+from linli.orders.permissions import MEMBER_ACTION_NAMES, ORDER_ACTION_NAMES, action_names
 
 router = Router(tags=["orders"])
 
@@ -203,9 +205,17 @@ class OrderOut(Schema):
     placed_as: str
     channel: str
     description: str
-    address: str = Field(description="In full for the beneficiary's side and the served members.")
-    lat: float | None
+    address: str = Field(
+        description="In full for the resident and their family; masked for everyone else "
+        "(a member holding an accepted slot reveals it with POST .../contact, audited)."
+    )
+    phone: str = Field(description="The resident's phone, shown as the address is.")
+    lat: float | None = Field(description="To about 100 m where the address is masked.")
     lon: float | None
+    contact_masked: bool = Field(description="True when address and phone are masked.")
+    contact_on_request: bool = Field(
+        description="True when the caller may reveal them (POST /orders/{id}/contact)."
+    )
     window_start: dt.datetime | None
     window_end: dt.datetime | None
     urgency: str
@@ -219,9 +229,11 @@ class OrderOut(Schema):
     rating: RatingOut | None
     follow_up: FollowUpOut | None
     actions: list[str] = Field(
-        description="What the caller may do to the order now: of cancel, reject, rate, "
-        "dispatch and close_follow_up, then a member's own accept, decline, start and "
-        "complete on their slot."
+        description="What the caller may do to the order now: of "
+        + ", ".join(ORDER_ACTION_NAMES)
+        + ", then a member's own "
+        + ", ".join(MEMBER_ACTION_NAMES)
+        + " on their slot. Exactly what the endpoints accept."
     )
 
 
@@ -292,27 +304,12 @@ def _event_out(e: OrderEvent) -> dict[str, object]:
     }
 
 
-# Holding one of these, a member has to find the door.
-_SERVING = (SlotStatus.ASSIGNED, SlotStatus.ACCEPTED, SlotStatus.IN_SERVICE, SlotStatus.COMPLETED)
-
-
-def _sees_address(user: User, order: Order, slots: list[Slot]) -> bool:
-    """The beneficiary's side and the members serving the order need the address.
-
-    Everyone else (dispatchers, leaders, the city, a team an order is only
-    offered to) sees it masked, as they see the resident's own address.
-    """
-    if any(
-        s.member is not None and s.member.user_id == user.pk for s in slots if s.status in _SERVING
-    ):
-        return True
-    return is_beneficiary_side(user, order)
-
-
-def order_out(user: User, o: Order) -> dict[str, object]:
-    """The detail of an order fetched by ``selectors.order_get``."""
+def order_out(request: HttpRequest, o: Order) -> dict[str, object]:
+    """The detail of an order fetched by ``selectors.order_get``, as the caller is to see it."""
+    user = request.user
+    assert isinstance(user, User)
     slots = list(o.slots.all())
-    full = _sees_address(user, o, slots)
+    contact = services.order_contact_shown(actor=user, order=o, request=request)
     # A missing reverse one-to-one raises an AttributeError subclass.
     rating = getattr(o, "rating", None)
     follow_up = getattr(o, "follow_up", None)
@@ -325,10 +322,12 @@ def order_out(user: User, o: Order) -> dict[str, object]:
         "placed_as": o.placed_as,
         "channel": o.channel,
         "description": o.description,
-        "address": o.address if full else mask_address(o.address),
-        # Masked viewers get the coordinates to about 100 m: a street, not a door.
-        "lat": o.lat if full or o.lat is None else round(o.lat, 3),
-        "lon": o.lon if full or o.lon is None else round(o.lon, 3),
+        "address": contact["address"],
+        "phone": contact["phone"],
+        "lat": contact["lat"],
+        "lon": contact["lon"],
+        "contact_masked": contact["masked"],
+        "contact_on_request": contact["on_request"],
         "window_start": o.window_start,
         "window_end": o.window_end,
         "urgency": o.urgency,
@@ -361,7 +360,7 @@ def order_out(user: User, o: Order) -> dict[str, object]:
 
 
 def _detail(request: HttpRequest, order_id: int) -> dict[str, object]:
-    return order_out(request.user, selectors.order_get(request.user, order_id))
+    return order_out(request, selectors.order_get(request.user, order_id))
 
 
 # --- placing and reading orders ------------------------------------------------
@@ -369,14 +368,16 @@ def _detail(request: HttpRequest, order_id: int) -> dict[str, object]:
 
 class OrderIn(Schema):
     item: str = Field(description="A catalog item code, e.g. home_repair.")
-    description: str = ""
+    description: str = Field("", max_length=limit(Order, "description"))
     urgency: Literal["urgent", "normal", "scheduled"] = "normal"
     window_start: dt.datetime | None = Field(None, description="ISO 8601 with an offset.")
     window_end: dt.datetime | None = Field(None, description="ISO 8601 with an offset.")
     resident: int | None = Field(
         None, description="Required when a dispatcher or a guardian orders for someone."
     )
-    address: str | None = Field(None, max_length=200, description="Default: the resident's.")
+    address: str | None = Field(
+        None, max_length=limit(Order, "address"), description="Default: the resident's."
+    )
     lat: float | None = None
     lon: float | None = None
 
@@ -469,29 +470,34 @@ class DispatchIn(Schema):
     member: int | None = Field(None, description="Dispatch to this member …")
     team: int | None = Field(None, description="… or offer to every qualified member (抢单).")
     slot: int | None = Field(None, description="Slot index; default: the first open slot.")
-    note: str = Field("", max_length=2000)
+    note: str = Field("", max_length=limit(OrderEvent, "note"))
 
 
 class ReasonIn(Schema):
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=OrderEvent.REASON_MAX)
 
 
 class OptionalReasonIn(Schema):
-    reason: str = Field("", max_length=500)
+    reason: str = Field("", max_length=OrderEvent.REASON_MAX)
 
 
 class NoteIn(Schema):
-    note: str = Field("", max_length=2000)
+    note: str = Field("", max_length=limit(Slot, "note"))
 
 
 class RequiredNoteIn(Schema):
-    note: str = Field(max_length=2000)
+    note: str = Field(max_length=limit(FollowUp, "note"))
 
 
 class RatingIn(Schema):
     resolved: bool
     satisfaction: int = Field(ge=1, le=5, description="1 非常不满意 … 5 非常满意")
-    comment: str = Field("", max_length=1000)
+    comment: str = Field("", max_length=limit(Rating, "comment"))
+
+
+class ContactOut(Schema):
+    address: str
+    phone: str
 
 
 @router.post("/orders/{order_id}/dispatch", response={200: OrderOut, **ERRORS})
@@ -548,6 +554,28 @@ def order_rate(request: HttpRequest, order_id: int, payload: RatingIn) -> dict[s
         comment=payload.comment,
     )
     return _detail(request, order_id)
+
+
+@router.post("/orders/{order_id}/callback", response={200: OrderOut, **ERRORS})
+def order_callback(request: HttpRequest, order_id: int, payload: RatingIn) -> dict[str, object]:
+    """Record the rating the resident gave on a phone callback (回访): the community's
+    dispatcher or the city, never someone who served the order. Marked as a callback."""
+    services.order_rate(
+        actor=request.user,
+        order_id=order_id,
+        resolved=payload.resolved,
+        satisfaction=payload.satisfaction,
+        comment=payload.comment,
+        callback=True,
+    )
+    return _detail(request, order_id)
+
+
+@router.post("/orders/{order_id}/contact", response={200: ContactOut, **ERRORS})
+def order_contact(request: HttpRequest, order_id: int) -> dict[str, str]:
+    """The address and phone in full, for the member holding an accepted or started
+    slot (and the resident's family). Every call is written to the audit log."""
+    return services.order_contact(actor=request.user, order_id=order_id, request=request)
 
 
 @router.post("/orders/{order_id}/cancel", response={200: OrderOut, **ERRORS})

@@ -13,7 +13,16 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.errors import AppError
-from linli.orders.models import Channel, Rating, ServiceItem, Urgency
+from linli.orders.models import (
+    Channel,
+    Order,
+    OrderEvent,
+    Rating,
+    ServiceItem,
+    Slot,
+    Urgency,
+)
+from linli.orders.models import field_limit as limit
 
 DATETIME_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
@@ -50,13 +59,13 @@ class PlaceForm(forms.Form):
     address = forms.CharField(
         label=_("服务地址"),
         required=False,
-        max_length=200,
+        max_length=limit(Order, "address"),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     description = forms.CharField(
         label=_("需求描述(可不填)"),
         required=False,
-        max_length=2000,
+        max_length=limit(Order, "description"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     window_start = _datetime_field(_("期望开始时间"))
@@ -88,7 +97,9 @@ class PhoneOrderForm(PlaceForm):
         widget=forms.RadioSelect,
     )
     address = forms.CharField(
-        label=_("服务地址(不填则为居民登记住址)"), required=False, max_length=200
+        label=_("服务地址(不填则为居民登记住址)"),
+        required=False,
+        max_length=limit(Order, "address"),
     )
     field_order = ["item", "urgency", "description", "window_start", "window_end", "channel"]
 
@@ -109,7 +120,10 @@ class ReasonForm(forms.Form):
     """Decline, cancel and reject. Whether a reason is required is the service's call."""
 
     reason = forms.CharField(
-        label=_("原因"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("原因"),
+        required=False,
+        max_length=OrderEvent.REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -119,7 +133,8 @@ class NoteForm(forms.Form):
     note = forms.CharField(
         label=_("服务记录"),
         required=False,
-        max_length=2000,
+        # The same for a follow-up's note (tests hold them equal).
+        max_length=limit(Slot, "note"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -142,9 +157,15 @@ class RateForm(forms.Form):
     comment = forms.CharField(
         label=_("说几句(可不填)"),
         required=False,
-        max_length=1000,
+        max_length=limit(Rating, "comment"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class CallbackForm(RateForm):
+    """The rating a resident gave on the phone, recorded by the dispatcher (回访)."""
+
+    prefix = "callback"
 
 
 class DispatchForm(forms.Form):
@@ -153,7 +174,9 @@ class DispatchForm(forms.Form):
     target = forms.CharField(
         label=_("派给"), error_messages={"required": _("请选择一名队员或一支服务队。")}
     )
-    note = forms.CharField(label=_("备注(可不填)"), required=False, max_length=500)
+    note = forms.CharField(
+        label=_("备注(可不填)"), required=False, max_length=limit(OrderEvent, "note")
+    )
 
     # Service field names that belong to this form's one select.
     ALIASES = {"member": "target", "team": "target", "slot": "target"}

@@ -8,6 +8,7 @@ Every change goes through ``linli.orders.services`` and appends an OrderEvent.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -18,6 +19,13 @@ from django.utils.translation import pgettext_lazy
 
 from linli.core.models import LocalizedName
 from linli.teams.models import Team
+
+
+def field_limit(model: type[models.Model], name: str) -> int:
+    """A text field's max_length: the one limit the page, the API and the service share."""
+    value = model._meta.get_field(name).max_length
+    assert value is not None, (model, name)
+    return int(value)
 
 
 class Urgency(models.TextChoices):
@@ -138,6 +146,71 @@ ORDER_OPEN_STATES = (
     OrderStatus.ACCEPTED,
     OrderStatus.IN_SERVICE,
 )
+
+
+class SlotAction(models.TextChoices):
+    """What can happen to a slot (the ``action`` of its OrderEvent)."""
+
+    DISPATCH = "dispatch", _("派单")
+    ACCEPT = "accept", _("接单")
+    DECLINE = "decline", _("拒绝接单")
+    START = "start", _("开始服务")
+    COMPLETE = "complete", _("完成服务")
+    EXPIRE = "expire", _("超时收回")
+    CANCEL = "cancel", _("取消")
+    REJECT = "reject", _("驳回")
+
+
+_S = SlotStatus
+_UNFINISHED = (_S.OPEN, _S.OFFERED, _S.ASSIGNED, _S.ACCEPTED, _S.IN_SERVICE)
+
+# Every move a slot can make: (from, action) -> to. Nothing else moves a slot
+# (services.Locked.move refuses any pair not listed here). Dispatching goes
+# to a member (assigned) or to a whole team (offered, 抢单).
+SLOT_MOVES: dict[tuple[str, str], tuple[str, ...]] = {
+    (_S.OPEN, SlotAction.DISPATCH): (_S.ASSIGNED, _S.OFFERED),
+    (_S.ASSIGNED, SlotAction.ACCEPT): (_S.ACCEPTED,),
+    (_S.OFFERED, SlotAction.ACCEPT): (_S.ACCEPTED,),
+    (_S.ASSIGNED, SlotAction.DECLINE): (_S.OPEN,),
+    (_S.ASSIGNED, SlotAction.EXPIRE): (_S.OPEN,),
+    (_S.OFFERED, SlotAction.EXPIRE): (_S.OPEN,),
+    (_S.ACCEPTED, SlotAction.START): (_S.IN_SERVICE,),
+    (_S.IN_SERVICE, SlotAction.COMPLETE): (_S.COMPLETED,),
+    **{(s, SlotAction.CANCEL): (_S.CANCELLED,) for s in _UNFINISHED},
+    **{(s, SlotAction.REJECT): (_S.CANCELLED,) for s in _UNFINISHED},
+}
+
+
+def slot_move_allowed(from_status: str, action: str, to_status: str) -> bool:
+    return to_status in SLOT_MOVES.get((from_status, action), ())
+
+
+def order_status_of(slot_states: Iterable[str]) -> str:
+    """The state an open order is in, given its slots' states: the one place it is derived.
+
+    Every slot completed: completed (待评价); any started or done: in service;
+    every slot accepted: accepted; every slot dispatched: dispatched; else
+    submitted (待派单). Closed orders (rated, cancelled, rejected) keep the
+    state their closing gave them.
+    """
+    states = list(slot_states)
+    if states and all(s == _S.COMPLETED for s in states):
+        return OrderStatus.COMPLETED
+    if any(s in (_S.IN_SERVICE, _S.COMPLETED) for s in states):
+        return OrderStatus.IN_SERVICE
+    if states and all(s == _S.ACCEPTED for s in states):
+        return OrderStatus.ACCEPTED
+    if states and all(s != _S.OPEN for s in states):
+        return OrderStatus.DISPATCHED
+    return OrderStatus.SUBMITTED
+
+
+# The order-level closings: action -> (the states it may close from, the state it closes to).
+ORDER_CLOSINGS: dict[str, tuple[tuple[str, ...], str]] = {
+    "cancel": ((*PRE_SERVICE, OrderStatus.IN_SERVICE), OrderStatus.CANCELLED),
+    "reject": ((OrderStatus.SUBMITTED, OrderStatus.DISPATCHED), OrderStatus.REJECTED),
+    "rate": ((OrderStatus.COMPLETED,), OrderStatus.RATED),
+}
 
 
 class Channel(models.TextChoices):
@@ -278,6 +351,9 @@ class Slot(models.Model):
 class OrderEvent(models.Model):
     """One line of an order's timeline. Append-only; it replays to the current state."""
 
+    # A reason given to cancel, reject or decline (kept in ``note``): a sentence or two.
+    REASON_MAX = 500
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     slot = models.ForeignKey(
         Slot, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
@@ -321,6 +397,11 @@ class Rating(models.Model):
         SATISFIED = 4, _("满意")
         VERY_SATISFIED = 5, _("非常满意")
 
+    class Source(models.TextChoices):
+        RESIDENT = "resident", _("居民评价")
+        # The resident's answer on the dispatcher's phone callback (回访), recorded by them.
+        CALLBACK = "callback", _("电话回访")
+
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="rating")
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ratings"
@@ -328,6 +409,9 @@ class Rating(models.Model):
     resolved = models.BooleanField(_("问题已解决"))
     satisfaction = models.PositiveSmallIntegerField(_("满意度"), choices=Satisfaction.choices)
     comment = models.TextField(_("评价"), max_length=1000, blank=True)
+    source = models.CharField(
+        _("来源"), max_length=16, choices=Source.choices, default=Source.RESIDENT
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

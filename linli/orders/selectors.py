@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from linli.core.errors import NotFound
+from linli.orders.load import member_load
 from linli.orders.models import FollowUp, Order, OrderEvent, PlacedAs, ServiceItem, Slot, SlotStatus
 from linli.orders.permissions import own_resident_ids, visible_orders_q
-from linli.orders.services import member_load
 from linli.teams.models import Member, Team
 
 if TYPE_CHECKING:

@@ -1,9 +1,11 @@
 """Every write of the point-order cycle, one function per transition.
 
-Each function checks its guard (the order's and slot's current state, and who
-is acting), locks the order row with ``select_for_update()`` before reading
-state, changes rows inside ``transaction.atomic()``, appends an OrderEvent and
-notifies people in the same transaction (the outbox) or after the commit.
+Each function asks its predicate (``linli.orders.permissions``) whether the
+actor may do it now, under the order's row lock, and raises the refusal;
+then it moves the slot through :class:`Locked` -- the one helper that checks
+the move against ``models.SLOT_MOVES``, saves it, derives the order's state
+(``models.order_status_of``) and appends the OrderEvent -- and notifies
+people in the same transaction (the outbox).
 
 Lock order, everywhere: the order row, then member rows in id order. Two
 transitions of one order therefore run one after the other on PostgreSQL; on
@@ -13,21 +15,27 @@ SQLite the whole write transaction is serialised (IMMEDIATE mode).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from linli.core.masking import mask_address, mask_phone
 from linli.core.models import AuditLog
 from linli.core.roles import Role
+from linli.core.rules import Verdict
 from linli.core.services import audit_record
-from linli.notify.services import notify
+from linli.notify.services import each_language, notify
+from linli.orders import permissions as may
+from linli.orders.load import member_load
 from linli.orders.models import (
-    PRE_SERVICE,
+    ORDER_CLOSINGS,
     SLOT_LOAD_STATES,
     Channel,
     FollowUp,
@@ -38,14 +46,14 @@ from linli.orders.models import (
     Rating,
     ServiceItem,
     Slot,
+    SlotAction,
     SlotStatus,
     Urgency,
+    order_status_of,
+    slot_move_allowed,
 )
-from linli.orders.permissions import (
-    can_see,
-    is_beneficiary_side,
-    manages_community,
-    own_resident_ids,
+from linli.orders.models import (
+    field_limit as limit,
 )
 from linli.people.models import Resident
 from linli.teams.models import Member, Team
@@ -55,130 +63,171 @@ if TYPE_CHECKING:
 
     from linli.core.models import User
 
-DESCRIPTION_MAX = 2000
+__all__ = ["member_load"]  # re-exported: the dispatch app and the demo read loads here
+
+# The limits of what people write, from the models (forms and the API schemas read them too).
+DESCRIPTION_MAX = limit(Order, "description")
+ADDRESS_MAX = limit(Order, "address")
+NOTE_MAX = limit(Slot, "note")
+REASON_MAX = OrderEvent.REASON_MAX
+COMMENT_MAX = limit(Rating, "comment")
+FOLLOW_UP_NOTE_MAX = limit(FollowUp, "note")
+DISPATCH_NOTE_MAX = limit(OrderEvent, "note")
+
+# The order states its slots decide (the others are set by closing it).
+_SLOT_DRIVEN = (
+    OrderStatus.SUBMITTED,
+    OrderStatus.DISPATCHED,
+    OrderStatus.ACCEPTED,
+    OrderStatus.IN_SERVICE,
+)
 
 
-# --- helpers -----------------------------------------------------------------
+# --- the one way an order changes ---------------------------------------------
+
+
+class Locked:
+    """An order locked for one transition, with its slots.
+
+    :meth:`move` moves one slot and :meth:`close` closes the order; both check
+    the move against the table in the models, derive the order's state in one
+    place and append the event. A service only guards and adds its side effects.
+    """
+
+    def __init__(self, order: Order, slots: list[Slot]) -> None:
+        self.order = order
+        self.slots = slots
+
+    def check(self, verdict: Verdict, actor: User | None) -> None:
+        """Raise a refusal: a 404 instead of a 403 to someone who may not see the order."""
+        if actor is None:
+            verdict.check()
+        else:
+            verdict.check(lambda: may.can_see(actor, self.order))
+
+    def move(
+        self,
+        slot: Slot,
+        action: str,
+        to: str,
+        *,
+        actor: User | None,
+        event_note: str = "",
+        at: dt.datetime | None = None,
+        **changes: Any,
+    ) -> OrderEvent:
+        """Move ``slot`` by ``action`` to ``to``, with the other field ``changes``;
+        ``event_note`` goes on the timeline."""
+        if not slot_move_allowed(slot.status, action, to):
+            raise Conflict(_("当前状态不允许此操作。"))
+        from_status, slot_from = self.order.status, slot.status
+        slot.status = to
+        for name, value in changes.items():
+            setattr(slot, name, value)
+        slot.save(update_fields=["status", *changes])
+        if self.order.status in _SLOT_DRIVEN:
+            self._set_status(order_status_of(s.status for s in self.slots))
+        return self._event(
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            slot=slot,
+            slot_from=slot_from,
+            note=event_note,
+            at=at,
+        )
+
+    def close(self, action: str, *, actor: User, note: str = "") -> OrderEvent:
+        """Close the order by ``action`` (cancel, reject, rate); cancel what is left of its slots."""
+        sources, to = ORDER_CLOSINGS[action]
+        if self.order.status not in sources:
+            raise Conflict(_("当前状态不允许此操作。"))
+        from_status = self.order.status
+        self._set_status(to)
+        event = self._event(actor=actor, action=action, from_status=from_status, note=note)
+        if action in (SlotAction.CANCEL, SlotAction.REJECT):
+            for s in self.slots:
+                if s.status not in (SlotStatus.COMPLETED, SlotStatus.CANCELLED):
+                    self.move(s, action, SlotStatus.CANCELLED, actor=actor)
+        return event
+
+    def note(self, action: str, *, actor: User | None, note: str = "") -> OrderEvent:
+        """An event that moves nothing (a follow-up closed, the order flagged overdue)."""
+        return self._event(actor=actor, action=action, from_status=self.order.status, note=note)
+
+    def _set_status(self, status: str) -> None:
+        if self.order.status != status:
+            self.order.status = status
+            self.order.save(update_fields=["status", "updated_at"])
+
+    def _event(
+        self,
+        *,
+        actor: User | None,
+        action: str,
+        from_status: str,
+        slot: Slot | None = None,
+        slot_from: str = "",
+        note: str = "",
+        at: dt.datetime | None = None,
+    ) -> OrderEvent:
+        return OrderEvent.objects.create(
+            order=self.order,
+            slot=slot,
+            member=slot.member if slot is not None and action == SlotAction.DISPATCH else None,
+            team=slot.offered_team if slot is not None and action == SlotAction.DISPATCH else None,
+            at=at or timezone.now(),
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            to_status=self.order.status,
+            slot_from=slot_from,
+            slot_to=slot.status if slot else "",
+            note=note,
+        )
 
 
 def _lock(order_id: int) -> Order:
     try:
         return (
             Order.objects.select_for_update(of=("self",))  # the order row only, not the joined ones
-            .select_related("item", "community")
+            .select_related("item__skill", "community", "resident")
             .get(pk=order_id)
         )
     except (Order.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound() from exc
 
 
-def _event(
-    order: Order,
-    *,
-    actor: User | None,
-    action: str,
-    from_status: str,
-    slot: Slot | None = None,
-    slot_from: str = "",
-    note: str = "",
-    at: dt.datetime | None = None,
-    member: Member | None = None,
-    team: Team | None = None,
-) -> OrderEvent:
-    return OrderEvent.objects.create(
-        order=order,
-        slot=slot,
-        member=member,
-        team=team,
-        at=at or timezone.now(),
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=order.status,
-        slot_from=slot_from,
-        slot_to=slot.status if slot else "",
-        note=note,
-    )
-
-
-def _set_status(order: Order, status: str) -> None:
-    if order.status != status:
-        order.status = status
-        order.save(update_fields=["status", "updated_at"])
-
-
-def _deny(actor: User, order: Order, message: str | None = None) -> Forbidden | NotFound:
-    """Forbidden for someone who may see the order; NotFound for anyone else,
-    so that another community's order is indistinguishable from an absent one."""
-    if can_see(actor, order):
-        return Forbidden(message)
-    return NotFound()
-
-
-REASON_MAX = 500
-
-
-def _clean_reason(reason: str | None, required: str | None = None) -> str:
-    """A stripped reason of at most REASON_MAX characters; ``required`` is the message when empty."""
-    reason = (reason or "").strip()
-    if required and not reason:
-        raise InvalidInput(fields={"reason": required})
-    if len(reason) > REASON_MAX:
-        raise InvalidInput(fields={"reason": _("最多 %(n)d 个字。") % {"n": REASON_MAX}})
-    return reason
-
-
-def _status_from_slots(slots: Iterable[Slot]) -> str:
-    """The pre-service state an order's slots imply."""
-    states = [s.status for s in slots]
-    if all(s == SlotStatus.ACCEPTED for s in states):
-        return OrderStatus.ACCEPTED
-    if all(s != SlotStatus.OPEN for s in states):
-        return OrderStatus.DISPATCHED
-    return OrderStatus.SUBMITTED
+@contextmanager
+def locked(order_id: int) -> Iterator[Locked]:
+    """Open a transaction, lock the order row, read its slots."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        yield Locked(order, _slots(order))
 
 
 def _slots(order: Order) -> list[Slot]:
-    return list(order.slots.select_related("member__user").order_by("index"))
+    return list(order.slots.select_related("member__user", "offered_team").order_by("index"))
 
 
-def member_load(member_ids: Iterable[int] | QuerySet) -> dict[int, int]:
-    """Open slots (assigned, accepted or in service) held by each member
-    (``member_ids`` may be a query of member ids: a subquery is far faster
-    than thousands of ids)."""
-    ids = member_ids if isinstance(member_ids, QuerySet) else list(member_ids)
-    rows = (
-        Slot.objects.filter(member_id__in=ids, status__in=SLOT_LOAD_STATES)
-        .values("member_id")
-        .annotate(n=Count("pk"))
-    )
-    return {r["member_id"]: r["n"] for r in rows}
-
-
-def _check_member_can_take(member: Member, order: Order, slots: list[Slot]) -> None:
-    """The hard constraints of dispatching or accepting one slot. Locks the member row."""
-    # of=("self",): Member's default ordering joins team and community; lock only the member.
+def _lock_members(ids: Iterable[int]) -> None:
+    # of=("self",): Member's default ordering joins team and community; lock only the members.
     list(
         Member.objects.select_for_update(of=("self",))
-        .filter(pk=member.pk)
-        .order_by()
+        .filter(pk__in=sorted(ids))
+        .order_by("pk")
         .values_list("pk")
     )
-    if not member.active:
-        raise Conflict(_("该队员已不在岗。"), fields={"member": _("该队员已不在岗。")})
-    if not member.skills.filter(pk=order.item.skill_id).exists():
-        raise InvalidInput(
-            fields={"member": _("该队员没有“%(skill)s”技能。") % {"skill": order.item.skill.label}}
-        )
-    if any(s.member_id == member.pk and s.status != SlotStatus.CANCELLED for s in slots):
-        raise Conflict(_("该队员已在本订单中。"), fields={"member": _("该队员已在本订单中。")})
-    load = member_load([member.pk]).get(member.pk, 0)
-    if load >= member.max_concurrent:
-        raise Conflict(
-            _("该队员当前已有 %(load)d 单,达到上限 %(cap)d 单。")
-            % {"load": load, "cap": member.max_concurrent},
-            fields={"member": _("已达接单上限。")},
-        )
+
+
+def _limit(value: str | None, limit: int, name: str, required: str | None = None) -> str:
+    """``value`` stripped, at most ``limit`` characters; ``required`` is the message when empty."""
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(fields={name: required})
+    if len(value) > limit:
+        raise InvalidInput(fields={name: _("最多 %(n)d 个字。") % {"n": limit}})
+    return value
 
 
 def _dispatchers(community_id: int) -> list[User]:
@@ -204,6 +253,12 @@ def _accept_window(order: Order, now: dt.datetime) -> dt.datetime:
 
 def _link(order: Order) -> str:
     return f"/orders/{order.pk}/"
+
+
+def _about(order: Order, **more: Any) -> dict[str, Any]:
+    """A notification's params about ``order``: its number and its item in each language."""
+    item = order.item
+    return {"id": order.pk, "item": each_language(lambda: item.label), **more}
 
 
 # --- 群众点单: placing an order --------------------------------------------------
@@ -256,6 +311,9 @@ def order_place(
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX:
         errors["description"] = _("需求描述最多 %(n)d 个字。") % {"n": DESCRIPTION_MAX}
+    address = None if address is None else address.strip()
+    if address is not None and len(address) > ADDRESS_MAX:
+        errors["address"] = _("服务地址最多 %(n)d 个字。") % {"n": ADDRESS_MAX}
     if channel not in Channel.values:
         errors["channel"] = _("未知的下单渠道。")
     now = timezone.now()
@@ -293,7 +351,7 @@ def order_place(
                 channel=channel,
                 item=catalog_item,
                 description=description,
-                address=resident.address if address is None else address.strip()[:200],
+                address=resident.address if address is None else address,
                 lat=resident.lat if lat is None else lat,
                 lon=resident.lon if lon is None else lon,
                 window_start=window_start,
@@ -307,12 +365,14 @@ def order_place(
             Slot.objects.bulk_create(
                 Slot(order=order, index=i + 1) for i in range(catalog_item.members_needed)
             )
-            _event(order, actor=actor, action="place", from_status="", at=now)
+            OrderEvent.objects.create(
+                order=order, at=now, actor=actor, action="place", to_status=order.status
+            )
             notify(
                 _dispatchers(order.community_id),
                 "order_placed",
-                _("新订单 #%(id)s:%(item)s(%(name)s)")
-                % {"id": order.pk, "item": catalog_item.label, "name": resident.name},
+                gettext_noop("新订单 #%(id)s:%(item)s(%(name)s)"),
+                _about(order, name=resident.name),
                 _link(order),
             )
     except IntegrityError:
@@ -357,7 +417,7 @@ def _beneficiary(actor: User, resident_id: int | None) -> tuple[Resident, str]:
         if own is None:
             raise Forbidden(_("您的账号没有关联居民档案,请联系社区工作人员代为下单。"))
         return own, PlacedAs.SELF
-    if resident_id in own_resident_ids(actor):
+    if resident_id in may.own_resident_ids(actor):
         return Resident.objects.get(pk=resident_id), PlacedAs.GUARDIAN
     raise InvalidInput(fields={"resident": _("您只能为自己或您监护的家人下单。")})
 
@@ -382,69 +442,45 @@ def order_dispatch(
     """
     if (member_id is None) == (team_id is None):
         raise InvalidInput(fields={"member": _("请指定一名队员或一支服务队(二选一)。")})
-    note = (note or "").strip()
-    if len(note) > DESCRIPTION_MAX:
-        raise InvalidInput(fields={"note": _("备注最多 %(n)d 个字。") % {"n": DESCRIPTION_MAX}})
-    with transaction.atomic():
-        order = _lock(order_id)
-        leader_teams = _guard_dispatcher(actor, order)
-        if order.status not in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED):
-            raise Conflict(
-                _("订单当前状态为“%(s)s”,不能派单。") % {"s": order.get_status_display()}
-            )
-        slots = _slots(order)
+    note = _limit(note, DISPATCH_NOTE_MAX, "note")
+    with locked(order_id) as t:
+        order, slots = t.order, t.slots
+        t.check(may.may_dispatch(actor, order, slots), actor)
+        leader_teams = None if actor is None else may.led_teams(actor, order)
         slot = _pick_open_slot(slots, slot_index)
         now = timezone.now()
-        from_status, slot_from = order.status, slot.status
         if member_id is not None:
             member = _member_for(order, member_id)
             if leader_teams is not None and member.team_id not in leader_teams:
-                raise Forbidden(_("队长只能派单给本队队员。"))
-            _check_member_can_take(member, order, slots)
-            slot.member, slot.offered_team, slot.status = member, None, SlotStatus.ASSIGNED
-            recipients = [member.user]
-            text = _("新派单 #%(id)s:%(item)s,请尽快接单。")
+                t.check(Verdict(False, _("队长只能派单给本队队员。"), "forbidden"), actor)
+            _lock_members([member.pk])
+            member.refresh_from_db(fields=["active", "max_concurrent"])
+            may.member_can_take(member, order, slots).check()
+            to, recipients = SlotStatus.ASSIGNED, [member.user]
+            message = gettext_noop("新派单 #%(id)s:%(item)s,请尽快接单。")
+            team = None
         else:
-            team = _team_for(order, team_id)  # type: ignore[arg-type]
+            assert team_id is not None
+            team = _team_for(order, team_id)
             if leader_teams is not None and team.pk not in leader_teams:
-                raise Forbidden(_("队长只能派单给本队。"))
-            slot.member, slot.offered_team, slot.status = None, team, SlotStatus.OFFERED
+                t.check(Verdict(False, _("队长只能派单给本队。"), "forbidden"), actor)
+            member = None
+            to = SlotStatus.OFFERED
             recipients = [m.user for m in _qualified(team.members.select_related("user"), order)]
-            text = _("抢单 #%(id)s:%(item)s,先接先得。")
-        slot.dispatched_at, slot.accept_deadline = now, _accept_window(order, now)
-        slot.save(
-            update_fields=["member", "offered_team", "status", "dispatched_at", "accept_deadline"]
-        )
-        _set_status(order, _status_from_slots(slots))
-        _event(
-            order,
+            message = gettext_noop("抢单 #%(id)s:%(item)s,先接先得。")
+        t.move(
+            slot,
+            SlotAction.DISPATCH,
+            to,
             actor=actor,
-            action="dispatch",
-            from_status=from_status,
-            slot=slot,
-            slot_from=slot_from,
-            note=note,
-            member=slot.member,
-            team=slot.offered_team,
+            event_note=note,
+            member=member,
+            offered_team=team,
+            dispatched_at=now,
+            accept_deadline=_accept_window(order, now),
         )
-        notify(
-            recipients,
-            "slot_dispatched",
-            text % {"id": order.pk, "item": order.item.label},
-            _link(order),
-        )
+        notify(recipients, "slot_dispatched", message, _about(order), _link(order))
     return slot
-
-
-def _guard_dispatcher(actor: User | None, order: Order) -> set[int] | None:
-    """None for a dispatcher, the city or the system; the led team ids for a team leader."""
-    if actor is None or manages_community(actor, order.community_id):
-        return None
-    if actor.role == Role.LEADER and actor.community_id == order.community_id:
-        led = set(Team.objects.filter(leader=actor).values_list("pk", flat=True))
-        if led:
-            return led
-    raise _deny(actor, order, _("只有本社区的派单员可以派单。"))
 
 
 def _pick_open_slot(slots: list[Slot], slot_index: int | None) -> Slot:
@@ -488,35 +524,24 @@ def _team_for(order: Order, team_id: int) -> Team:
     return team
 
 
-def _qualified(members, order: Order) -> list[Member]:  # type: ignore[no-untyped-def]
+def _qualified(members: Any, order: Order) -> list[Member]:
     return list(members.filter(active=True, skills=order.item.skill_id))
 
 
 # --- 服务队接单: the member's side ------------------------------------------------
 
 
-def _my_members(actor: User) -> list[Member]:
-    return list(Member.objects.filter(user=actor, active=True))
-
-
 def _my_slot(actor: User, slots: list[Slot], states: tuple[str, ...]) -> Slot | None:
-    mine = {m.pk for m in Member.objects.filter(user=actor)}
     for s in slots:
-        if s.member_id in mine and s.status in states:
+        if s.member is not None and s.member.user_id == actor.pk and s.status in states:
             return s
     return None
 
 
-def _order_for_member(actor: User, order_id: int) -> tuple[Order, list[Slot]]:
-    order = _lock(order_id)
-    slots = _slots(order)
-    mine = {m.pk for m in Member.objects.filter(user=actor)}
-    teams = set(Member.objects.filter(user=actor, active=True).values_list("team_id", flat=True))
-    # A slot keeps the team it was offered to after someone wins it: the
-    # others of that team still have a stake (and get a Conflict, not a 404).
-    if not any(s.member_id in mine or s.offered_team_id in teams for s in slots):
-        raise _deny(actor, order, _("您在这张订单上没有岗位。"))
-    return order, slots
+def _membership_locked(actor: User) -> may.Membership:
+    """The actor's memberships, their member rows locked first (the load then holds)."""
+    _lock_members(Member.objects.filter(user=actor, active=True).values_list("pk", flat=True))
+    return may.membership(actor)
 
 
 def order_accept(*, actor: User, order_id: int) -> Slot:
@@ -526,88 +551,53 @@ def order_accept(*, actor: User, order_id: int) -> Slot:
     makes concurrent accepts run one after another, and the later ones find
     the slot taken and get a Conflict.
     """
-    with transaction.atomic():
-        order, slots = _order_for_member(actor, order_id)
-        if order.status not in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED):
-            raise Conflict(
-                _("订单当前状态为“%(s)s”,不能接单。") % {"s": order.get_status_display()}
-            )
-        slot = _my_slot(actor, slots, (SlotStatus.ASSIGNED,))
-        member: Member | None = slot.member if slot else None
-        if slot is None:
-            offered = [s for s in slots if s.status == SlotStatus.OFFERED]
-            if not offered:
-                raise Conflict(_("没有可接的岗位:已被其他队员接走或已收回。"))
-            # Several slots of one order may be offered to different teams: take
-            # the one offered to a team of the actor's.
-            my_teams = set(
-                Member.objects.filter(user=actor, active=True).values_list("team_id", flat=True)
-            )
-            slot = next((s for s in offered if s.offered_team_id in my_teams), offered[0])
-            member = (
-                Member.objects.filter(user=actor, team_id=slot.offered_team_id, active=True)
-                .select_related("user")
-                .first()
-            )
-            if member is None:
-                raise Conflict(_("这个岗位没有派给您的服务队。"))
-            _check_member_can_take(member, order, slots)
-        assert member is not None
-        now = timezone.now()
-        from_status, slot_from = order.status, slot.status
-        slot.member, slot.status, slot.accepted_at = member, SlotStatus.ACCEPTED, now
-        slot.save(update_fields=["member", "status", "accepted_at"])
-        _set_status(order, _status_from_slots(slots))
-        _event(
-            order,
+    with locked(order_id) as t:
+        order, slots = t.order, t.slots
+        plan = may.accept_plan(actor, order, slots, _membership_locked(actor))
+        t.check(plan.verdict, actor)
+        assert plan.slot is not None and plan.member is not None
+        t.move(
+            plan.slot,
+            SlotAction.ACCEPT,
+            SlotStatus.ACCEPTED,
             actor=actor,
-            action="accept",
-            from_status=from_status,
-            slot=slot,
-            slot_from=slot_from,
+            member=plan.member,
+            accepted_at=timezone.now(),
         )
         if order.status == OrderStatus.ACCEPTED:
             notify(
                 _beneficiary_users(order),
                 "order_accepted",
-                _("您的订单 #%(id)s(%(item)s)已有队员接单。")
-                % {"id": order.pk, "item": order.item.label},
+                gettext_noop("您的订单 #%(id)s(%(item)s)已有队员接单。"),
+                _about(order),
                 _link(order),
             )
-    return slot
+    return plan.slot
 
 
 def order_decline(*, actor: User, order_id: int, reason: str) -> Slot:
     """Hand a slot dispatched to the actor back to the dispatcher, with a reason."""
-    reason = _clean_reason(reason, required=_("请说明不能接单的原因。"))
-    with transaction.atomic():
-        order, slots = _order_for_member(actor, order_id)
+    reason = _limit(reason, REASON_MAX, "reason", required=_("请说明不能接单的原因。"))
+    with locked(order_id) as t:
+        order, slots = t.order, t.slots
+        t.check(may.may_decline(actor, order, slots), actor)
         slot = _my_slot(actor, slots, (SlotStatus.ASSIGNED,))
-        if slot is None:
-            raise Conflict(_("只有派给您、尚未接单的岗位可以拒绝。"))
-        from_status, slot_from = order.status, slot.status
-        slot.member, slot.status, slot.dispatched_at, slot.accept_deadline = (
-            None,
+        assert slot is not None
+        t.move(
+            slot,
+            SlotAction.DECLINE,
             SlotStatus.OPEN,
-            None,
-            None,
-        )
-        slot.save(update_fields=["member", "status", "dispatched_at", "accept_deadline"])
-        _set_status(order, _status_from_slots(slots))
-        _event(
-            order,
             actor=actor,
-            action="decline",
-            from_status=from_status,
-            slot=slot,
-            slot_from=slot_from,
-            note=reason,
+            event_note=reason,
+            member=None,
+            dispatched_at=None,
+            accept_deadline=None,
         )
         notify(
             _dispatchers(order.community_id),
             "slot_declined",
-            _("订单 #%(id)s 被 %(who)s 拒绝:%(reason)s")
-            % {"id": order.pk, "who": actor.display_name, "reason": reason},
+            gettext_noop("订单 #%(id)s 被 %(who)s 拒绝:%(reason)s"),
+            _about(order, who=actor.display_name, reason=reason),
             _link(order),
         )
     return slot
@@ -615,67 +605,86 @@ def order_decline(*, actor: User, order_id: int, reason: str) -> Slot:
 
 def order_start(*, actor: User, order_id: int) -> Slot:
     """The actor arrives and starts their accepted slot. Every slot must be accepted."""
-    with transaction.atomic():
-        order, slots = _order_for_member(actor, order_id)
-        if order.status not in (OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE):
-            raise Conflict(
-                _("订单当前状态为“%(s)s”,不能开始服务。") % {"s": order.get_status_display()}
-            )
-        slot = _my_slot(actor, slots, (SlotStatus.ACCEPTED,))
-        if slot is None:
-            raise Conflict(_("您没有待开始的岗位。"))
-        from_status, slot_from = order.status, slot.status
-        slot.status, slot.started_at = SlotStatus.IN_SERVICE, timezone.now()
-        slot.save(update_fields=["status", "started_at"])
-        _set_status(order, OrderStatus.IN_SERVICE)
-        _event(
-            order,
-            actor=actor,
-            action="start",
-            from_status=from_status,
-            slot=slot,
-            slot_from=slot_from,
+    with locked(order_id) as t:
+        t.check(may.may_start(actor, t.order, t.slots), actor)
+        slot = _my_slot(actor, t.slots, (SlotStatus.ACCEPTED,))
+        assert slot is not None
+        t.move(
+            slot, SlotAction.START, SlotStatus.IN_SERVICE, actor=actor, started_at=timezone.now()
         )
     return slot
 
 
 def order_complete(*, actor: User, order_id: int, note: str = "") -> Slot:
     """The actor finishes their slot; the order is completed when every slot is."""
-    note = (note or "").strip()
-    if len(note) > DESCRIPTION_MAX:
-        raise InvalidInput(fields={"note": _("服务记录最多 %(n)d 个字。") % {"n": DESCRIPTION_MAX}})
-    with transaction.atomic():
-        order, slots = _order_for_member(actor, order_id)
-        if order.status != OrderStatus.IN_SERVICE:
-            raise Conflict(
-                _("订单当前状态为“%(s)s”,不能完成服务。") % {"s": order.get_status_display()}
-            )
-        slot = _my_slot(actor, slots, (SlotStatus.IN_SERVICE,))
-        if slot is None:
-            raise Conflict(_("您没有正在进行的岗位。"))
-        from_status, slot_from = order.status, slot.status
-        slot.status, slot.completed_at, slot.note = SlotStatus.COMPLETED, timezone.now(), note
-        slot.save(update_fields=["status", "completed_at", "note"])
-        if all(s.status == SlotStatus.COMPLETED for s in slots):
-            _set_status(order, OrderStatus.COMPLETED)
-        _event(
-            order,
+    note = _limit(note, NOTE_MAX, "note")
+    with locked(order_id) as t:
+        order = t.order
+        t.check(may.may_complete(actor, order, t.slots), actor)
+        slot = _my_slot(actor, t.slots, (SlotStatus.IN_SERVICE,))
+        assert slot is not None
+        t.move(
+            slot,
+            SlotAction.COMPLETE,
+            SlotStatus.COMPLETED,
             actor=actor,
-            action="complete",
-            from_status=from_status,
-            slot=slot,
-            slot_from=slot_from,
+            event_note=note,
             note=note,
+            completed_at=timezone.now(),
         )
         if order.status == OrderStatus.COMPLETED:
             notify(
                 _beneficiary_users(order),
                 "order_completed",
-                _("订单 #%(id)s(%(item)s)已完成,请为服务打分。")
-                % {"id": order.pk, "item": order.item.label},
+                gettext_noop("订单 #%(id)s(%(item)s)已完成,请为服务打分。"),
+                _about(order),
                 _link(order),
             )
     return slot
+
+
+# --- contact data ----------------------------------------------------------------
+
+
+def _reveal(actor: User, order: Order, request: HttpRequest | None) -> None:
+    audit_record(
+        actor=actor,
+        action=AuditLog.Action.REVEAL,
+        target=order.resident,
+        field="contact",
+        detail=f"order #{order.pk}",
+        request=request,
+    )
+
+
+def order_contact_shown(
+    *, actor: User, order: Order, request: HttpRequest | None = None
+) -> dict[str, Any]:
+    """An order's address, phone and point as ``actor`` is to see them on a page or
+    in the API (``permissions.contact_right``), with ``masked`` and ``on_request``
+    (a reveal is open to them). A showing that must be audited is, here."""
+    right = may.contact_right(actor, order, list(order.slots.all()))
+    resident = order.resident
+    if right.shown:
+        if right.audited:
+            _reveal(actor, order, request)
+        return {
+            "address": order.address,
+            "phone": resident.phone,
+            "lat": order.lat,
+            "lon": order.lon,
+            "masked": False,
+            "on_request": False,
+        }
+    # Masked viewers get the coordinates to about 100 m: a street, not a door.
+    return {
+        "address": mask_address(order.address),
+        "phone": mask_phone(resident.phone),
+        "lat": None if order.lat is None else round(order.lat, 3),
+        "lon": None if order.lon is None else round(order.lon, 3),
+        "masked": True,
+        "on_request": right.on_request,
+    }
 
 
 def order_contact(
@@ -683,27 +692,14 @@ def order_contact(
 ) -> dict[str, str]:
     """The service address and phone, unmasked, for the member who is to go there.
 
-    Only a member holding an accepted or in-service slot of an open order may
-    see them; every view is written to the audit log.
+    Only those ``permissions.contact_right`` lets see them or reveal them; every
+    view is written to the audit log (the resident's own excepted).
     """
-    with transaction.atomic():
-        order, slots = _order_for_member(actor, order_id)
-        slot = _my_slot(actor, slots, (SlotStatus.ACCEPTED, SlotStatus.IN_SERVICE))
-        if slot is None or order.status not in (
-            OrderStatus.ACCEPTED,
-            OrderStatus.IN_SERVICE,
-            OrderStatus.DISPATCHED,
-            OrderStatus.SUBMITTED,
-        ):
-            raise Conflict(_("接单后、服务结束前才能查看地址和电话。"))
-        audit_record(
-            actor=actor,
-            action=AuditLog.Action.REVEAL,
-            target=order.resident,
-            field="contact",
-            detail=f"order #{order.pk}",
-            request=request,
-        )
+    with locked(order_id) as t:
+        order = t.order
+        t.check(may.may_reveal_contact(actor, order, t.slots), actor)
+        if may.contact_right(actor, order, t.slots).audited:
+            _reveal(actor, order, request)
     return {"address": order.address, "phone": order.resident.phone}
 
 
@@ -711,13 +707,20 @@ def order_contact(
 
 
 def order_rate(
-    *, actor: User, order_id: int, resolved: bool, satisfaction: int, comment: str = ""
+    *,
+    actor: User,
+    order_id: int,
+    resolved: bool,
+    satisfaction: int,
+    comment: str = "",
+    callback: bool = False,
 ) -> Rating:
-    """The beneficiary (or whoever placed the order) rates a completed order, once.
+    """The beneficiary or their family rate a completed order, once.
 
-    A rating of 2 or less, or "not resolved", opens a follow-up.
+    With ``callback`` a dispatcher records the rating the resident gave on a
+    phone callback (回访): the rating says so, and so does the timeline. A
+    rating of 2 or less, or "not resolved", opens a follow-up.
     """
-    comment = (comment or "").strip()
     errors = {}
     if (
         not isinstance(satisfaction, int)
@@ -727,74 +730,64 @@ def order_rate(
         errors["satisfaction"] = _("满意度必须是 1 到 5。")
     if not isinstance(resolved, bool):
         errors["resolved"] = _("请选择问题是否已解决。")
-    if len(comment) > 1000:
-        errors["comment"] = _("评价最多 1000 个字。")
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        errors["comment"] = _("评价最多 %(n)d 个字。") % {"n": COMMENT_MAX}
     if errors:
         raise InvalidInput(fields=errors)
-    with transaction.atomic():
-        order = _lock(order_id)
-        if not is_beneficiary_side(actor, order):
-            raise _deny(actor, order, _("只有服务对象或下单人可以评价。"))
-        if order.status != OrderStatus.COMPLETED:
-            if order.status == OrderStatus.RATED:
-                raise Conflict(_("这张订单已经评价过了。"))
-            raise Conflict(_("服务完成后才能评价。"))
+    with locked(order_id) as t:
+        order = t.order
+        predicate = may.may_record_callback if callback else may.may_rate
+        t.check(predicate(actor, order, t.slots), actor)
         rating = Rating.objects.create(
-            order=order, by=actor, resolved=resolved, satisfaction=satisfaction, comment=comment
+            order=order,
+            by=actor,
+            resolved=resolved,
+            satisfaction=satisfaction,
+            comment=comment,
+            source=Rating.Source.CALLBACK if callback else Rating.Source.RESIDENT,
         )
-        from_status = order.status
-        _set_status(order, OrderStatus.RATED)
-        _event(
-            order,
-            actor=actor,
-            action="rate",
-            from_status=from_status,
-            note=f"{satisfaction}/5 {comment}".strip(),
-        )
+        t.close("rate", actor=actor, note=f"{satisfaction}/5 {comment}".strip())
         if satisfaction <= 2 or not resolved:
-            reason = _("未解决") if not resolved else _("满意度 %(n)d 分") % {"n": satisfaction}
-            if not resolved and satisfaction <= 2:
-                reason = _("未解决,满意度 %(n)d 分") % {"n": satisfaction}
-            FollowUp.objects.create(order=order, reason=reason)
+            FollowUp.objects.create(order=order, reason=_follow_up_reason(resolved, satisfaction))
             notify(
                 _dispatchers(order.community_id),
                 "follow_up",
-                _("订单 #%(id)s 需要回访:%(reason)s") % {"id": order.pk, "reason": reason},
+                gettext_noop("订单 #%(id)s 需要回访:%(reason)s"),
+                _about(
+                    order, reason=each_language(lambda: _follow_up_reason(resolved, satisfaction))
+                ),
                 _link(order),
             )
     return rating
 
 
+def _follow_up_reason(resolved: bool, satisfaction: int) -> str:
+    if not resolved and satisfaction <= 2:
+        return _("未解决,满意度 %(n)d 分") % {"n": satisfaction}
+    if not resolved:
+        return _("未解决")
+    return _("满意度 %(n)d 分") % {"n": satisfaction}
+
+
 def _beneficiary_users(order: Order) -> list[User]:
-    users = [order.placed_by]
+    """Whom to tell about the beneficiary's order: the family member who placed it
+    and the resident's own account (not staff who placed it by phone)."""
+    users = [order.placed_by] if order.placed_as != PlacedAs.DISPATCHER else []
     if order.resident.account_id:
         users.append(order.resident.account)
-    return [u for u in users if u.role != Role.DISPATCHER and u.role != Role.CITY]
+    return [u for u in users if u.role not in (Role.DISPATCHER, Role.CITY)]
 
 
 def follow_up_close(*, actor: User, order_id: int, note: str) -> FollowUp:
-    note = (note or "").strip()
-    if not note:
-        raise InvalidInput(fields={"note": _("请填写回访记录。")})
-    if len(note) > DESCRIPTION_MAX:
-        raise InvalidInput(fields={"note": _("回访记录最多 %(n)d 个字。") % {"n": DESCRIPTION_MAX}})
-    with transaction.atomic():
-        order = _lock(order_id)
-        if not manages_community(actor, order.community_id):
-            raise _deny(actor, order, _("只有本社区的派单员可以关闭回访。"))
-        try:
-            follow_up = FollowUp.objects.select_for_update().get(order=order)
-        except FollowUp.DoesNotExist as exc:
-            raise NotFound() from exc
-        if follow_up.closed_at is not None:
-            raise Conflict(_("回访已经关闭。"))
-        follow_up.closed_at, follow_up.closed_by, follow_up.note = (
-            timezone.now(),
-            actor,
-            note[:2000],
-        )
+    note = _limit(note, FOLLOW_UP_NOTE_MAX, "note", required=_("请填写回访记录。"))
+    with locked(order_id) as t:
+        order = t.order
+        t.check(may.may_close_follow_up(actor, order), actor)
+        follow_up = FollowUp.objects.select_for_update().get(order=order)
+        follow_up.closed_at, follow_up.closed_by, follow_up.note = timezone.now(), actor, note
         follow_up.save(update_fields=["closed_at", "closed_by", "note"])
-        _event(order, actor=actor, action="follow_up", from_status=order.status, note=note)
+        t.note("follow_up", actor=actor, note=note)
     return follow_up
 
 
@@ -803,65 +796,42 @@ def follow_up_close(*, actor: User, order_id: int, note: str) -> FollowUp:
 
 def order_cancel(*, actor: User, order_id: int, reason: str = "") -> Order:
     """The resident side before service starts; the dispatcher until completion, with a reason."""
-    reason = _clean_reason(reason)
-    with transaction.atomic():
-        order = _lock(order_id)
-        if manages_community(actor, order.community_id):
-            if not reason:
-                raise InvalidInput(fields={"reason": _("请说明取消的原因。")})
-            allowed: tuple[str, ...] = (*PRE_SERVICE, OrderStatus.IN_SERVICE)
-        elif is_beneficiary_side(actor, order):
-            allowed = PRE_SERVICE
-        else:
-            raise _deny(actor, order, _("只有下单人或派单员可以取消订单。"))
-        if order.status not in allowed:
-            raise Conflict(
-                _("订单当前状态为“%(s)s”,不能取消。") % {"s": order.get_status_display()}
-            )
-        return _close(order, actor, OrderStatus.CANCELLED, "cancel", reason)
+    reason = _limit(reason, REASON_MAX, "reason")
+    with locked(order_id) as t:
+        order = t.order
+        t.check(may.may_cancel(actor, order), actor)
+        if may.cancel_needs_reason(actor, order) and not reason:
+            raise InvalidInput(fields={"reason": _("请说明取消的原因。")})
+        _close(t, actor, "cancel", reason)
+    return order
 
 
 def order_reject(*, actor: User, order_id: int, reason: str) -> Order:
     """The dispatcher turns down an order nobody has accepted yet, with a reason."""
-    reason = _clean_reason(reason, required=_("请说明驳回的原因。"))
-    with transaction.atomic():
-        order = _lock(order_id)
-        if not manages_community(actor, order.community_id):
-            raise _deny(actor, order, _("只有本社区的派单员可以驳回订单。"))
-        slots = _slots(order)
-        if order.status not in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED) or any(
-            s.status != SlotStatus.OPEN
-            and s.status not in (SlotStatus.ASSIGNED, SlotStatus.OFFERED)
-            for s in slots
-        ):
-            raise Conflict(_("已有队员接单的订单不能驳回,请改为取消。"))
-        return _close(order, actor, OrderStatus.REJECTED, "reject", reason)
+    reason = _limit(reason, REASON_MAX, "reason", required=_("请说明驳回的原因。"))
+    with locked(order_id) as t:
+        t.check(may.may_reject(actor, t.order, t.slots), actor)
+        _close(t, actor, "reject", reason)
+    return t.order
 
 
-def _close(order: Order, actor: User, status: str, action: str, reason: str) -> Order:
-    slots = _slots(order)
-    holders = [s.member.user for s in slots if s.member_id and s.status in SLOT_LOAD_STATES]
-    from_status = order.status
-    _set_status(order, status)
-    _event(order, actor=actor, action=action, from_status=from_status, note=reason)
-    for s in slots:
-        if s.status != SlotStatus.COMPLETED:
-            slot_from = s.status
-            s.status = SlotStatus.CANCELLED
-            s.save(update_fields=["status"])
-            _event(
-                order, actor=actor, action=action, from_status=status, slot=s, slot_from=slot_from
-            )
-    text = (
-        _("订单 #%(id)s 已取消:%(reason)s")
-        if status == OrderStatus.CANCELLED
-        else _("订单 #%(id)s 已驳回:%(reason)s")
-    ) % {"id": order.pk, "reason": reason or "—"}
+def _close(t: Locked, actor: User, action: str, reason: str) -> None:
+    order = t.order
+    holders = [
+        s.member.user for s in t.slots if s.member is not None and s.status in SLOT_LOAD_STATES
+    ]
+    t.close(action, actor=actor, note=reason)
+    message = (
+        gettext_noop("订单 #%(id)s 已取消:%(reason)s")
+        if action == "cancel"
+        else gettext_noop("订单 #%(id)s 已驳回:%(reason)s")
+    )
     recipients = holders + [u for u in _beneficiary_users(order) if u.pk != actor.pk]
-    if not manages_community(actor, order.community_id):
+    if not may.manages_community(actor, order.community_id):
         recipients += _dispatchers(order.community_id)
-    notify(recipients, f"order_{action}", text, _link(order))
-    return order
+    notify(
+        recipients, f"order_{action}", message, _about(order, reason=reason or "—"), _link(order)
+    )
 
 
 # --- deadlines ------------------------------------------------------------------
@@ -890,63 +860,46 @@ def orders_sweep(now: dt.datetime | None = None) -> dict[str, int]:
         .distinct()
     )
     for order_id in list(due):
-        with transaction.atomic():
-            order = _lock(order_id)
+        with locked(order_id) as t:
+            order = t.order
             if order.status not in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED):
                 continue
-            slots = _slots(order)
-            for s in slots:
+            for s in t.slots:
                 if (
                     s.status in (SlotStatus.ASSIGNED, SlotStatus.OFFERED)
                     and s.accept_deadline
                     and s.accept_deadline < now
                 ):
-                    from_status, slot_from = order.status, s.status
-                    lost = s.member.user if s.member_id else None
-                    s.status, s.member, s.offered_team = SlotStatus.OPEN, None, None
-                    s.dispatched_at = s.accept_deadline = None
-                    s.save(
-                        update_fields=[
-                            "status",
-                            "member",
-                            "offered_team",
-                            "dispatched_at",
-                            "accept_deadline",
-                        ]
+                    lost = s.member.user if s.member is not None else None
+                    t.move(
+                        s,
+                        SlotAction.EXPIRE,
+                        SlotStatus.OPEN,
+                        actor=None,
+                        event_note=_("超时未接单,已收回待重新派单。"),
+                        member=None,
+                        offered_team=None,
+                        dispatched_at=None,
+                        accept_deadline=None,
                     )
                     if lost is not None:
                         notify(
                             [lost],
                             "slot_expired",
-                            _("订单 #%(id)s 超时未接单,已收回。") % {"id": order.pk},
+                            gettext_noop("订单 #%(id)s 超时未接单,已收回。"),
+                            _about(order),
                             _link(order),
                         )
-                    _set_status(order, _status_from_slots(slots))
-                    _event(
-                        order,
-                        actor=None,
-                        action="expire",
-                        from_status=from_status,
-                        slot=s,
-                        slot_from=slot_from,
-                        note=_("超时未接单,已收回待重新派单。"),
-                    )
                     returned += 1
             if not order.overdue and order.accept_deadline < now:
                 order.overdue = True
                 order.save(update_fields=["overdue", "updated_at"])
-                _event(
-                    order,
-                    actor=None,
-                    action="overdue",
-                    from_status=order.status,
-                    note=_("超过接单时限。"),
-                )
+                t.note("overdue", actor=None, note=_("超过接单时限。"))
                 notify(
                     _dispatchers(order.community_id),
                     "order_overdue",
-                    _("订单 #%(id)s(%(item)s)已超过接单时限,请尽快处理。")
-                    % {"id": order.pk, "item": order.item.label},
+                    gettext_noop("订单 #%(id)s(%(item)s)已超过接单时限,请尽快处理。"),
+                    _about(order),
                     _link(order),
                 )
                 flagged += 1
@@ -960,7 +913,8 @@ def replay(events: Iterable[OrderEvent]) -> tuple[str, dict[int, str]]:
     """The order's and slots' states that a timeline leads to.
 
     Raises ValueError when an event does not start where the previous one
-    ended: the timeline must be a chain.
+    ended, or moves a slot in a way the table does not allow: the timeline
+    must be a chain of allowed moves.
     """
     status = ""
     slots: dict[int, str] = {}
@@ -970,6 +924,8 @@ def replay(events: Iterable[OrderEvent]) -> tuple[str, dict[int, str]]:
         if e.slot_id is not None:
             if slots.get(e.slot_id, SlotStatus.OPEN) != e.slot_from:
                 raise ValueError(f"event {e.pk}: slot {e.slot_id} is not {e.slot_from!r}")
+            if not slot_move_allowed(e.slot_from, e.action, e.slot_to):
+                raise ValueError(f"event {e.pk}: {e.slot_from} -{e.action}-> {e.slot_to}")
             slots[e.slot_id] = e.slot_to
         status = e.to_status
     return status, slots

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/cancel/", views.cancel_view, name="cancel"),
     path("<int:pk>/rate/", views.rate_view, name="rate"),
+    path("<int:pk>/callback/", views.callback_view, name="callback"),
     path("<int:pk>/dispatch/", views.dispatch_view, name="dispatch"),
     path("<int:pk>/reject/", views.reject_view, name="reject"),
     path("<int:pk>/follow-up/", views.follow_up_view, name="follow_up"),

@@ -30,12 +30,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from linli.core.masking import mask_address, mask_phone
 from linli.core.roles import Role
 from linli.core.scoping import require_role
 from linli.network.models import Center
 from linli.orders import services
 from linli.orders.forms import (
+    CallbackForm,
     DispatchForm,
     NoteForm,
     PhoneOrderForm,
@@ -58,10 +58,10 @@ from linli.orders.models import (
     Urgency,
 )
 from linli.orders.permissions import (
+    is_beneficiary_side,
     manages_community,
-    my_team_ids,
+    membership,
     order_actions,
-    own_resident_ids,
     task_for,
 )
 from linli.orders.selectors import catalog_for, dispatch_choices, order_get, order_list
@@ -173,6 +173,8 @@ def timeline(order: Order) -> list[Entry]:
                     "label": rating.get_satisfaction_display(),
                     "resolved": _("问题已解决") if rating.resolved else _("问题未解决"),
                 }
+                if rating.source == Rating.Source.CALLBACK:
+                    text = _("电话回访,记录居民的%(rating)s") % {"rating": text}
                 note = rating.comment
             else:
                 text = _("评价")
@@ -293,19 +295,18 @@ def _detail_context(
 ) -> dict[str, Any]:
     user = request.user
     bound = bound or {}
-    # Sees the resident's data unmasked only for themself or their family.
-    own_side = order.resident_id in own_resident_ids(user) or (
-        order.placed_by_id == user.pk and order.placed_as != PlacedAs.DISPATCHER
-    )
+    own_side = is_beneficiary_side(user, order)
+    contact = services.order_contact_shown(actor=user, order=order, request=request)
     allowed = order_actions(user, order)
     manager = manages_community(user, order.community_id)
     slots = list(order.slots.all())
     status = order.status
     follow_up = getattr(order, "follow_up", None)
     rating = getattr(order, "rating", None)
-    task = task_for(user, order, my_team_ids(user))
+    task = task_for(user, order, membership(user))
     staff = manager or user.role in (Role.DISPATCHER, Role.LEADER)
     can_cancel, can_reject, can_rate = allowed.cancel, allowed.reject, allowed.rate
+    can_record_callback = allowed.record_callback
     can_dispatch, can_close_follow_up = allowed.dispatch, allowed.close_follow_up
     # A failed form's errors go on top of the page; its field errors also sit at their
     # fields, unless the form is no longer shown (the state moved on).
@@ -313,6 +314,7 @@ def _detail_context(
         "cancel": can_cancel,
         "reject": can_reject,
         "rate": can_rate,
+        "callback": can_record_callback,
         "dispatch": can_dispatch,
         "follow_up": can_close_follow_up,
         "decline": task is not None and task.can_decline,
@@ -332,8 +334,8 @@ def _detail_context(
         "hint": STATUS_HINTS.get(status, "") if own_side else "",
         "manager": manager,
         "staff": staff,
-        "address": order.address if own_side else mask_address(order.address),
-        "phone": order.resident.phone if own_side else mask_phone(order.resident.phone),
+        "address": contact["address"],
+        "phone": contact["phone"],
         "rating": rating,
         "follow_up": follow_up,
         "task": task,
@@ -341,6 +343,7 @@ def _detail_context(
         "cancel_needs_reason": allowed.cancel_needs_reason,
         "can_reject": can_reject,
         "can_rate": can_rate,
+        "can_record_callback": can_record_callback,
         "can_dispatch": can_dispatch,
         "choices": (
             dispatch_choices(
@@ -356,6 +359,7 @@ def _detail_context(
             "cancel": bound.get("cancel") or ReasonForm(),
             "reject": bound.get("reject") or ReasonForm(),
             "rate": bound.get("rate") or RateForm(),
+            "callback": bound.get("callback") or CallbackForm(),
             "dispatch": bound.get("dispatch") or DispatchForm(),
             "follow_up": bound.get("follow_up") or NoteForm(),
         },
@@ -419,7 +423,7 @@ def _task_card(
     except NotFound:
         # A declined order is no longer the member's to see.
         return render(request, "orders/_task_gone.html", {"notice": notice, "pk": pk})
-    task = task_for(request.user, order, my_team_ids(request.user))
+    task = task_for(request.user, order)
     return render(
         request,
         "orders/_task_card.html",
@@ -474,6 +478,26 @@ def rate_view(request: HttpRequest, pk: int) -> HttpResponse:
         return _("感谢您的评价!")
 
     return _act(request, pk, "rate", RateForm, call)
+
+
+@login_required
+@require_POST
+def callback_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """回访: the dispatcher records the rating the resident gave on the phone."""
+
+    def call(form: forms.Form) -> str:
+        data = form.cleaned_data
+        services.order_rate(
+            actor=request.user,
+            order_id=pk,
+            resolved=data["resolved"],
+            satisfaction=data["satisfaction"],
+            comment=data["comment"],
+            callback=True,
+        )
+        return _("已记录居民的回访评价。")
+
+    return _act(request, pk, "callback", CallbackForm, call)
 
 
 @login_required
@@ -546,11 +570,11 @@ def complete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def tasks_view(request: HttpRequest) -> HttpResponse:
     """我的派单: offered and assigned slots, those in progress, and the history."""
     user = request.user
-    team_ids = my_team_ids(user)
-    if user.role not in (Role.VOLUNTEER, Role.LEADER) and not team_ids:
+    me = membership(user)
+    if user.role not in (Role.VOLUNTEER, Role.LEADER) and not me.team_ids:
         raise Forbidden(_("只有服务队员可以查看派单。"))
     active = order_list(user, mine=True, status=",".join(ORDER_OPEN_STATES))
-    tasks = [t for t in (task_for(user, o, team_ids) for o in active) if t is not None]
+    tasks = [t for t in (task_for(user, o, me) for o in active) if t is not None]
     # To accept first, then the ones in hand. One list, so that a card swapped by htmx
     # never sits under a wrong heading.
     current = [t for t in tasks if t.can_accept] + [t for t in tasks if not t.can_accept]
@@ -562,7 +586,7 @@ def tasks_view(request: HttpRequest) -> HttpResponse:
         {
             "current": current,
             "page": page,
-            "history": [task_for(user, o, team_ids) for o in page.object_list],
+            "history": [task_for(user, o, me) for o in page.object_list],
         },
     )
 

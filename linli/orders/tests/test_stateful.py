@@ -37,6 +37,7 @@ from linli.orders.models import (
     ServiceItem,
     Slot,
     SlotStatus,
+    order_status_of,
 )
 from linli.people.models import Guardianship, Resident
 from linli.site.testing import Cast, make_user
@@ -181,6 +182,7 @@ ACTIONS = [
     "start",
     "complete",
     "rate",
+    "record_callback",
     "close_follow_up",
     "cancel",
     "reject",
@@ -192,7 +194,7 @@ ONWARD = {
     OS.DISPATCHED: ["dispatch", "accept", "accept", "decline", "sweep"],
     OS.ACCEPTED: ["start"],
     OS.IN_SERVICE: ["start", "complete"],
-    OS.COMPLETED: ["rate"],
+    OS.COMPLETED: ["rate", "rate", "record_callback"],
     OS.RATED: ["close_follow_up", "place_again"],
     OS.CANCELLED: ["place_again"],
     OS.REJECTED: ["place_again"],
@@ -314,6 +316,21 @@ class OrderMachine(RuleBasedStateMachine):
                 resolved=resolved,
                 satisfaction=satisfaction,
             )
+        elif name == "record_callback":
+            actor = data.draw(dispatchers, label="actor")
+            satisfaction = data.draw(st.integers(0, 6), label="satisfaction")
+            self.attempt(
+                name,
+                services.order_rate,
+                legal=order.status == OS.COMPLETED
+                and actor in ("dispatcher", "city")
+                and 1 <= satisfaction <= 5,
+                actor=w.users[actor],
+                order_id=order_id,
+                resolved=data.draw(st.booleans(), label="resolved"),
+                satisfaction=satisfaction,
+                callback=True,
+            )
         elif name == "close_follow_up":
             actor = data.draw(dispatchers, label="actor")
             note = data.draw(st.sampled_from(["", "已电话回访"]), label="note")
@@ -399,9 +416,10 @@ class OrderMachine(RuleBasedStateMachine):
         return [s for s in slots if s.member_id in mine and s.status == status]
 
     def beneficiary_side(self, actor: str, order: Order) -> bool:
-        # Both orders are for the ward, whose record is the resident's and whose
-        # guardian is the guardian; whoever placed an order is on its side too.
-        return actor in ("resident", "guardian") or self.world.users[actor].pk == order.placed_by_id
+        # Every order is for the ward, whose record is the resident's and whose
+        # guardian is the guardian. Staff who placed one by phone are not on its
+        # side: only the beneficiary's side rates (staff record a callback).
+        return actor in ("resident", "guardian")
 
     def can_take(self, member: Member, order: Order, slots: list[Slot]) -> bool:
         """A member may be given a slot: active, skilled, not on this order yet, under the cap."""
@@ -551,7 +569,7 @@ def check_order(order: Order) -> None:
     # The order's state follows from its slots.
     states = [s.status for s in slots]
     if order.status in (OS.SUBMITTED, OS.DISPATCHED, OS.ACCEPTED):
-        assert services._status_from_slots(slots) == order.status, (order.status, states)
+        assert order_status_of(states) == order.status, (order.status, states)
         assert set(states) <= {S.OPEN, S.OFFERED, S.ASSIGNED, S.ACCEPTED}, states
     elif order.status == OS.IN_SERVICE:
         assert set(states) <= {S.ACCEPTED, S.IN_SERVICE, S.COMPLETED}, states
@@ -567,6 +585,16 @@ def check_order(order: Order) -> None:
     # Ratings, follow-ups and the overdue flag agree with the timeline.
     rating = Rating.objects.filter(order=order).first()
     assert (rating is not None) == (order.status == OS.RATED)
+    if rating is not None:
+        # Never by whoever served or dispatched it; a callback only by the community's staff.
+        served = {s.member.user_id for s in slots if s.member is not None}
+        dispatched = {e.actor_id for e in events if e.action == "dispatch"}
+        assert rating.by_id not in served | dispatched or rating.source == Rating.Source.CALLBACK
+        assert rating.by_id not in served
+        if rating.source == Rating.Source.CALLBACK:
+            assert rating.by.role in (Role.DISPATCHER, Role.CITY)
+        else:
+            assert rating.by.role == Role.RESIDENT
     follow_up = FollowUp.objects.filter(order=order).first()
     needs_follow_up = rating is not None and (not rating.resolved or rating.satisfaction <= 2)
     assert (follow_up is not None) == needs_follow_up
