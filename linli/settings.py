@@ -99,7 +99,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "linli.sqlite3",
+            "NAME": str(DATA_DIR / "linli.sqlite3"),
             # The demo is one process with a worker thread: wait for locks
             # instead of failing, and take the write lock at BEGIN.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},

@@ -216,7 +216,7 @@ class MaskedAdmin(admin.ModelAdmin):
             )
         ]
         # Before the admin's own patterns: "<path:object_id>/" would swallow it.
-        return own + super().get_urls()  # type: ignore[operator]
+        return own + super().get_urls()
 
     def reveal_view(self, request: HttpRequest, object_id: str, field: str) -> HttpResponse:
         if request.method != "POST":
@@ -237,12 +237,14 @@ class MaskedAdmin(admin.ModelAdmin):
                 request=request,
             )
         opts = self.opts
+        column = opts.get_field(field)
+        assert isinstance(column, models.Field)  # a masked field is a column of the model
         context = {
             **self.admin_site.each_context(request),
             "opts": opts,
             "original": obj,
             "title": _("查看明文"),
-            "label": opts.get_field(field).verbose_name,
+            "label": column.verbose_name,
             "value": getattr(obj, field),
             "change_url": reverse(
                 f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",

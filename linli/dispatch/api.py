@@ -1,10 +1,10 @@
 # No "from __future__ import annotations": django-ninja reads these annotations at run time.
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from linli.core.errors import InvalidInput
+from linli.core.http import AuthedRequest
 from linli.core.pagination import LazyMap
 from linli.core.schemas import ErrorOut, TeamRef
 from linli.dispatch.services import BatchPlan, batch_dispatch, suggestions_for_order
@@ -37,7 +37,7 @@ class SlotSuggestionsOut(Schema):
     reason_text: str
 
 
-def _member(m) -> dict:  # type: ignore[no-untyped-def]
+def _member(m: Member) -> dict:
     return {"id": m.pk, "name": m.name, "username": m.user.username, "team": m.team.name}
 
 
@@ -45,7 +45,7 @@ def _member(m) -> dict:  # type: ignore[no-untyped-def]
     "/orders/{order_id}/suggestions",
     response={200: list[SlotSuggestionsOut], 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
 )
-def suggestions(request: HttpRequest, order_id: int, k: int = 5) -> list[dict]:
+def suggestions(request: AuthedRequest, order_id: int, k: int = 5) -> list[dict]:
     """The top members for each open slot of an order, each with reasons in words.
 
     An open slot nobody can take carries a ``reason`` (no_skill, all_at_capacity,
@@ -145,7 +145,7 @@ def batch_out(plan: BatchPlan) -> dict:
     "/dispatch/batch",
     response={200: BatchOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
 )
-def batch(request: HttpRequest, payload: BatchIn) -> dict:
+def batch(request: AuthedRequest, payload: BatchIn) -> dict:
     """Assign every open slot of a community (or the city) at the least total distance and load.
 
     ``dry_run`` (the default) returns the plan without changing anything.
@@ -196,7 +196,7 @@ class MemberPage(LazyMap):
     response={200: list[MemberOut], 401: ErrorOut, 403: ErrorOut},
 )
 @paginate(LimitOffsetPagination)
-def members(request: HttpRequest, filters: Query[MemberFilters]) -> list[dict[str, object]]:
+def members(request: AuthedRequest, filters: Query[MemberFilters]) -> list[dict[str, object]]:
     """Active members of the caller's community, by skill code, team id, or name.
 
     ``load`` against ``max_concurrent`` tells a dispatcher who can take one more.

@@ -42,7 +42,7 @@ class Inputs:
         )
 
 
-def _window(order: Order, now: dt.datetime):  # type: ignore[no-untyped-def]
+def _window(order: Order, now: dt.datetime) -> np.ndarray:
     """The hours a member must be free in: the wanted window, or now until the completion deadline."""
     if order.window_start and order.window_end:
         return engine.window_mask(
@@ -60,7 +60,7 @@ def order_place(order: Order) -> tuple[float, float]:
     return (lat if lat is not None else 0.0), (lon if lon is not None else 0.0)
 
 
-def _availability(availability: list[list] | None):  # type: ignore[no-untyped-def]
+def _availability(availability: list[list] | None) -> np.ndarray | None:
     """None (always) when the member has stated no weekly hours."""
     if not availability:
         return None

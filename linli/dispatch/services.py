@@ -4,6 +4,7 @@ audited, guarded and locked like a manual one)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -96,7 +97,7 @@ SUGGEST_FIRST = 64
 
 
 def _suggest_inputs(
-    order: Order, slots: list[Slot], team_ids: list[int] | None, k: int, w: engine.Weights
+    order: Order, slots: list[Slot], team_ids: Collection[int] | None, k: int, w: engine.Weights
 ) -> tuple[Inputs, engine.Suggestion] | None:
     """Inputs for the nearest members with the order's skill only, and the
     engine's top ``k`` among them, once that is the top ``k`` of all of
@@ -257,18 +258,18 @@ def batch_dispatch(
         )
     if dry_run:
         return plan
-    for a in plan.assignments:
+    for planned in plan.assignments:
         try:
             order_services.order_dispatch(
                 actor=actor,
-                order_id=a.slot.order_id,
-                member_id=a.member.pk,
-                slot_index=a.slot.index,
+                order_id=planned.slot.order_id,
+                member_id=planned.member.pk,
+                slot_index=planned.slot.index,
                 note=_("批量派单"),
             )
-            a.applied = True
+            planned.applied = True
         except AppError as exc:
-            a.error = exc.message
+            planned.error = exc.message
     return plan
 
 

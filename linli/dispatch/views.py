@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from linli.core.errors import InvalidInput
+from linli.core.http import AuthedRequest
 from linli.core.roles import Role
 from linli.dispatch.models import DispatchPolicy
 from linli.dispatch.services import batch_dispatch, policy_for, policy_set, suggestions_for_order
@@ -14,7 +15,7 @@ from linli.network.models import Center
 
 
 @login_required
-def suggestions_view(request: HttpRequest, pk: int) -> HttpResponse:
+def suggestions_view(request: AuthedRequest, pk: int) -> HttpResponse:
     """The top five members for each open slot, with their reasons (an htmx fragment)."""
     return render(
         request,
@@ -23,7 +24,7 @@ def suggestions_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _community(request: HttpRequest) -> Center | None:
+def _community(request: AuthedRequest) -> Center | None:
     """The community a batch is for: the dispatcher's own, or the one the city admin picks."""
     if request.user.role != Role.CITY:
         return request.user.community
@@ -37,7 +38,7 @@ def _community(request: HttpRequest) -> Center | None:
 
 
 @login_required
-def batch_view(request: HttpRequest) -> HttpResponse:
+def batch_view(request: AuthedRequest) -> HttpResponse:
     """GET shows the plan (nothing changes); POST applies it through ordinary dispatches."""
     community = _community(request)
     if request.method == "POST":

@@ -3,10 +3,10 @@
 
 import datetime as dt
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from linli.core.http import AuthedRequest
 from linli.core.pagination import LazyMap
 from linli.core.schemas import ErrorOut
 from linli.notify import selectors, services
@@ -49,7 +49,7 @@ def _out(n: Notification, language: str) -> dict[str, object]:
 
 @router.get("/notifications", response={200: list[NotificationOut], 400: ErrorOut, 401: ErrorOut})
 @paginate(LimitOffsetPagination)
-def notifications(request: HttpRequest, filters: Query[InboxFilters]) -> LazyMap:
+def notifications(request: AuthedRequest, filters: Query[InboxFilters]) -> LazyMap:
     """The caller's notifications, newest first (only their own, whatever their role)."""
     language = request.user.language
     return LazyMap(
@@ -58,13 +58,13 @@ def notifications(request: HttpRequest, filters: Query[InboxFilters]) -> LazyMap
 
 
 @router.get("/notifications/unread", response={200: UnreadOut, 401: ErrorOut})
-def unread(request: HttpRequest) -> dict[str, int]:
+def unread(request: AuthedRequest) -> dict[str, int]:
     """How many of the caller's notifications are unread (the top bar's count)."""
     return {"unread": selectors.unread_count(request.user)}
 
 
 @router.post("/notifications/read-all", response={200: MarkedOut, 401: ErrorOut})
-def read_all(request: HttpRequest) -> dict[str, int]:
+def read_all(request: AuthedRequest) -> dict[str, int]:
     """Mark every unread notification of the caller read; how many were."""
     return {"marked": services.notifications_read_all(actor=request.user)}
 
@@ -73,7 +73,7 @@ def read_all(request: HttpRequest) -> dict[str, int]:
     "/notifications/{notification_id}/read",
     response={200: NotificationOut, 401: ErrorOut, 404: ErrorOut},
 )
-def read(request: HttpRequest, notification_id: int) -> dict[str, object]:
+def read(request: AuthedRequest, notification_id: int) -> dict[str, object]:
     """Mark one of the caller's notifications read; another person's is a 404."""
     n = services.notification_read(actor=request.user, notification_id=notification_id)
     return _out(n, request.user.language)

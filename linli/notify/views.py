@@ -13,13 +13,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from linli.core.http import AuthedRequest
 from linli.notify import selectors, services
 
 PAGE_SIZE = 20
 
 
 @login_required
-def inbox_view(request: HttpRequest) -> HttpResponse:
+def inbox_view(request: AuthedRequest) -> HttpResponse:
     unread = request.GET.get("unread") == "1"
     page = Paginator(selectors.inbox(request.user, unread=unread), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -40,14 +41,14 @@ def _back(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def read_view(request: HttpRequest, pk: int) -> HttpResponse:
+def read_view(request: AuthedRequest, pk: int) -> HttpResponse:
     services.notification_read(actor=request.user, notification_id=pk)
     return _back(request)
 
 
 @login_required
 @require_POST
-def open_view(request: HttpRequest, pk: int) -> HttpResponse:
+def open_view(request: AuthedRequest, pk: int) -> HttpResponse:
     """Mark it read and go where it points."""
     n = services.notification_read(actor=request.user, notification_id=pk)
     if n.link and url_has_allowed_host_and_scheme(
@@ -59,7 +60,7 @@ def open_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def read_all_view(request: HttpRequest) -> HttpResponse:
+def read_all_view(request: AuthedRequest) -> HttpResponse:
     n = services.notifications_read_all(actor=request.user)
     if n:
         messages.success(

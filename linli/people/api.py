@@ -2,13 +2,14 @@
 import datetime as dt
 from typing import Any
 
-from django.core.validators import MaxValueValidator, MinValueValidator
-from django.http import HttpRequest
+from django.core.validators import BaseValidator, MaxValueValidator, MinValueValidator
+from django.db import models
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from linli.core.errors import InvalidInput
+from linli.core.http import AuthedRequest
 from linli.core.pagination import LazyMap
 from linli.core.schemas import CommunityRef, ErrorOut
 from linli.network.models import Center
@@ -60,7 +61,7 @@ def resident_out(r: Resident) -> dict[str, object]:
 
 @router.get("/residents", response={200: list[ResidentOut], 401: ErrorOut, 403: ErrorOut})
 @paginate(LimitOffsetPagination)
-def residents(request: HttpRequest, filters: Query[ResidentFilters]) -> list[dict[str, object]]:
+def residents(request: AuthedRequest, filters: Query[ResidentFilters]) -> list[dict[str, object]]:
     """Residents of the caller's community (all, for the city), contact data masked.
 
     ``q`` matches the name, pinyin initials (``zqb``) or the phone's last four digits.
@@ -73,7 +74,7 @@ def residents(request: HttpRequest, filters: Query[ResidentFilters]) -> list[dic
     "/residents/{resident_id}",
     response={200: ResidentOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
 )
-def resident(request: HttpRequest, resident_id: int) -> dict[str, object]:
+def resident(request: AuthedRequest, resident_id: int) -> dict[str, object]:
     return resident_out(resident_get(request.user, resident_id))
 
 
@@ -90,7 +91,7 @@ class RevealOut(Schema):
     "/residents/{resident_id}/reveal",
     response={200: RevealOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
 )
-def reveal(request: HttpRequest, resident_id: int, payload: RevealIn) -> dict[str, str]:
+def reveal(request: AuthedRequest, resident_id: int, payload: RevealIn) -> dict[str, str]:
     """Show one masked field (phone, id_number or address) in full; the view is audited."""
     value = resident_reveal(
         actor=request.user, resident_id=resident_id, field=payload.field, request=request
@@ -100,14 +101,20 @@ def reveal(request: HttpRequest, resident_id: int, payload: RevealIn) -> dict[st
 
 # The schema's limits are read off the model's fields, never restated; the
 # model's validators (ID checksum, phone, birth date) run in the service.
+def _field(name: str) -> models.Field[Any, Any]:
+    field = Resident._meta.get_field(name)
+    assert isinstance(field, models.Field)  # a column of the model, not a reverse relation
+    return field
+
+
 def _max(name: str) -> int | None:
-    return Resident._meta.get_field(name).max_length
+    return _field(name).max_length
 
 
-def _bound(name: str, kind: type) -> float | None:
-    for v in Resident._meta.get_field(name).validators:
+def _bound(name: str, kind: type[BaseValidator]) -> float | None:
+    for v in _field(name).validators:
         if isinstance(v, kind):
-            return v.limit_value  # type: ignore[attr-defined,no-any-return]
+            return v.limit_value
     return None
 
 
@@ -132,7 +139,7 @@ class ResidentIn(Schema):
     "/residents",
     response={201: ResidentOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut},
 )
-def register(request: HttpRequest, payload: ResidentIn) -> tuple[int, dict[str, object]]:
+def register(request: AuthedRequest, payload: ResidentIn) -> tuple[int, dict[str, object]]:
     """Register a resident (dispatchers in their community, the city anywhere)."""
     data: dict[str, Any] = payload.dict()
     code = data.pop("community")

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from linli.core.models import User
 from linli.core.roles import Role
 from linli.network.models import Center
 from linli.people.models import CareTag, Resident
@@ -23,11 +24,15 @@ class ResidentForm(forms.ModelForm):
             "care_tags": forms.CheckboxSelectMultiple,
         }
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["care_tags"].queryset = CareTag.objects.all()
+        care_tags = self.fields["care_tags"]
+        assert isinstance(care_tags, forms.ModelMultipleChoiceField)
+        care_tags.queryset = CareTag.objects.all()
         if user.role == Role.CITY:
-            self.fields["community"].queryset = Center.objects.filter(kind=Center.Kind.COMMUNITY)
+            community = self.fields["community"]
+            assert isinstance(community, forms.ModelChoiceField)
+            community.queryset = Center.objects.filter(kind=Center.Kind.COMMUNITY)
         else:
             # A dispatcher registers in their own community: not a choice.
             del self.fields["community"]

@@ -31,7 +31,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import openpyxl
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -381,7 +381,9 @@ def _check(name: str, value: T) -> T:
     the pages or the API refuse, or the other way round.
     """
     try:
-        Resident._meta.get_field(name).run_validators(value)
+        column = Resident._meta.get_field(name)
+        assert isinstance(column, models.Field)  # a column of the model, not a reverse relation
+        column.run_validators(value)
     except ValidationError as exc:
         raise CellError(" ".join(exc.messages)) from exc
     return value

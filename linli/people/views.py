@@ -3,14 +3,16 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.core.errors import InvalidInput
+from linli.core.http import AuthedRequest
 from linli.core.roles import IMPORTERS, REVEALERS
 from linli.core.scoping import require_role
 from linli.people import ages
@@ -24,7 +26,7 @@ PAGE_SIZE = 30
 
 
 @login_required
-def resident_list_view(request: HttpRequest) -> HttpResponse:
+def resident_list_view(request: AuthedRequest) -> HttpResponse:
     q = request.GET.get("q", "")
     age_group = request.GET.get("age", "")
     tag = request.GET.get("tag", "")
@@ -44,7 +46,7 @@ def resident_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def resident_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+def resident_detail_view(request: AuthedRequest, pk: int) -> HttpResponse:
     resident = resident_get(request.user, pk)
     return render(
         request,
@@ -59,7 +61,7 @@ def resident_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def resident_reveal_view(request: HttpRequest, pk: int, field: str) -> HttpResponse:
+def resident_reveal_view(request: AuthedRequest, pk: int, field: str) -> HttpResponse:
     value = resident_reveal(actor=request.user, resident_id=pk, field=field, request=request)
     return render(request, "people/_revealed.html", {"value": value, "field": field})
 
@@ -67,7 +69,7 @@ def resident_reveal_view(request: HttpRequest, pk: int, field: str) -> HttpRespo
 class ImportForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("Excel 文件(.xlsx)"))
 
-    def clean_file(self):  # type: ignore[no-untyped-def]
+    def clean_file(self) -> UploadedFile:
         f = self.cleaned_data["file"]
         if not f.name.lower().endswith(".xlsx"):
             raise forms.ValidationError(_("请上传 .xlsx 格式的 Excel 文件。"))
@@ -77,7 +79,7 @@ class ImportForm(forms.Form):
 
 
 @login_required
-def resident_import_view(request: HttpRequest) -> HttpResponse:
+def resident_import_view(request: AuthedRequest) -> HttpResponse:
     require_role(request.user, IMPORTERS)
     result = None
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -100,7 +102,7 @@ def resident_import_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def resident_register_view(request: HttpRequest) -> HttpResponse:
+def resident_register_view(request: AuthedRequest) -> HttpResponse:
     require_role(request.user, IMPORTERS)
     form = ResidentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():

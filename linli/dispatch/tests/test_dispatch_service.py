@@ -17,8 +17,8 @@ from linli.teams.models import Member, Skill
 def add_member(
     cast,
     name: str,
-    lat: float,
-    lon: float,
+    lat: float | None,
+    lon: float | None,
     cap: int = 3,
     skills=("home_repair",),
     availability=None,
@@ -101,7 +101,7 @@ def test_suggestions_read_the_nearest_members_and_rank_as_if_all_were_read(
     expected = engine.suggest(
         0, everyone.slots, everyone.members, gather.weights(), excluded=everyone.excluded
     )
-    read = []
+    read: list[int | None] = []
     real = services.gather
 
     def spy(*args, **kw):
@@ -117,14 +117,16 @@ def test_suggestions_read_the_nearest_members_and_rank_as_if_all_were_read(
     others = [c for c in slot.candidates if c.member.team.community_id != order.community_id]
     assert bool(others) == (cross is not None)
     assert read[0] == 2 and None not in read  # it widened, and never read everyone
-    skilled = Member.objects.filter(active=True, skills__code="home_repair")
+    widest = read[-1]
+    assert widest is not None
+    qualified = Member.objects.filter(active=True, skills__code="home_repair")
     if cross is None:
-        skilled = skilled.filter(team__community=order.community)
-    skilled = skilled.count()
+        qualified = qualified.filter(team__community=order.community)
+    skilled = qualified.count()
     if per_km is None:
-        assert read[-1] < skilled
+        assert widest < skilled
     else:
-        assert read[-1] == skilled
+        assert widest == skilled
 
 
 def test_a_member_without_a_place_is_where_they_live_else_at_their_center(cast):

@@ -13,13 +13,15 @@ def valid_id(birth: dt.date, seq: int, region: str = "450481") -> str:
     return first17 + id_check_char(first17)
 
 
-def make_resident(community: object, **kw: object) -> Resident:
-    birth = kw.pop("birth_date", dt.date(1944, 3, 5))
+BIRTH_DATE = dt.date(1944, 3, 5)
+
+
+def make_resident(community: object, birth_date: dt.date = BIRTH_DATE, **kw: object) -> Resident:
     values: dict[str, object] = {
         "name": "韦秀英",
         "gender": "F",
-        "birth_date": birth,
-        "id_number": valid_id(birth, 124),  # 4: even, a woman
+        "birth_date": birth_date,
+        "id_number": valid_id(birth_date, 124),  # 4: even, a woman
         "phone": "13807745678",
         "address": "岑溪市岑城镇百花路18号3栋201",
         "community": community,

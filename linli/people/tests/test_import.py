@@ -43,7 +43,7 @@ def make_id(birth: dt.date, seq: int, *, male: bool, region: str = "450481") -> 
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
 
 
-def xlsx(rows: Iterable[Sequence[Any]], name: str = "居民.xlsx") -> SimpleUploadedFile:
+def xlsx(rows: Iterable[Sequence[Any] | None], name: str = "居民.xlsx") -> SimpleUploadedFile:
     """An upload of a workbook whose first sheet holds ``rows`` (None: blank row)."""
     wb = Workbook()
     ws = wb.active
@@ -154,7 +154,7 @@ def test_bad_sheet_reports_every_error_and_imports_nothing(cast: Cast) -> None:
     if bad_check == make_id(ZENG, 4, male=True):
         bad_check = bad_check[:-1] + "1"
     header = ["姓名", "性别", "出生日期", "身份证号", "电话", "社区编码", "关爱标签", "备注"]
-    rows = [
+    rows: list[list[Any] | None] = [
         header,
         ["曾庆宝", "男", ZENG, good, "13807711111", "baihua", "独居", ""],  # 2: good
         ["甲", "男", ZENG, bad_check, "", "baihua", "", ""],  # 3: check digit
@@ -364,10 +364,14 @@ def test_unreadable_file_is_one_clear_error(cast: Cast, content: bytes) -> None:
 
 def test_blank_rows_and_notes_in_unnamed_columns_are_skipped(cast: Cast) -> None:
     rows = clean_rows()
-    rows.insert(2, None)
-    rows.insert(3, [None] * 10 + ["  ", "已核对"])  # a note beyond the header, a blank row
-    rows[4][3] = "bad"  # 李小朵, now on Excel row 5
-    result = resident_import(actor=cast.a.dispatcher, file=xlsx(rows))
+    rows[2][3] = "bad"  # 李小朵, on Excel row 5 below the two rows put in before her
+    sheet: list[list[Any] | None] = [
+        *rows[:2],
+        None,  # a blank row
+        [None] * 10 + ["  ", "已核对"],  # a note beyond the header
+        *rows[2:],
+    ]
+    result = resident_import(actor=cast.a.dispatcher, file=xlsx(sheet))
 
     assert cells(result) == {(5, "身份证号")}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from django_tasks import TaskResultStatus
+from django_tasks.base import Task
 from django_tasks_db.models import DBTaskResult
 
 from linli.dispatch.tasks import auto_dispatch_task
@@ -25,7 +27,12 @@ from linli.site.tasks import worker_heartbeat
 from linli.site.testing import RACE_MARKS, Cast, race
 
 ON_POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
-PERIODIC = [worker_heartbeat, sweep_deadlines, auto_dispatch_task, deliver_due]
+PERIODIC: list[Task[Any, Any]] = [
+    worker_heartbeat,
+    sweep_deadlines,
+    auto_dispatch_task,
+    deliver_due,
+]
 
 # The job loop closes connections it finds outside autocommit, as a
 # long-running worker should: on PostgreSQL that would close the connection
@@ -46,10 +53,10 @@ def overdue_order(cast: Cast) -> Order:
     return order
 
 
-def pending(task: object) -> list[DBTaskResult]:
+def pending(task: Task[Any, Any]) -> list[DBTaskResult]:
     return list(
         DBTaskResult.objects.filter(
-            task_path=task.module_path,  # type: ignore[attr-defined]
+            task_path=task.module_path,
             status=TaskResultStatus.READY,
         )
     )
