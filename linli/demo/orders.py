@@ -195,12 +195,16 @@ def _one_order(
         return False
     clock.advance(rng.uniform(60, 30 * 60))
     satisfaction = rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]
+    # Residents rate in the app; one without an account answers the dispatcher's
+    # phone callback (回访), which the dispatcher records as such.
+    account = order.resident.account
     services.order_rate(
-        actor=order.placed_by if order.placed_by_id != dispatcher.pk else dispatcher,
+        actor=account if account is not None else dispatcher,
         order_id=order.pk,
         resolved=satisfaction >= 3,
         satisfaction=satisfaction,
         comment=COMMENTS[satisfaction],
+        callback=account is None,
     )
     return True
 

@@ -23,9 +23,10 @@ from linli.teams.models import Team
 
 def field_limit(model: type[models.Model], name: str) -> int:
     """A text field's max_length: the one limit the page, the API and the service share."""
-    value = model._meta.get_field(name).max_length
-    assert value is not None, (model, name)
-    return int(value)
+    column = model._meta.get_field(name)
+    assert isinstance(column, models.CharField | models.TextField), (model, name)
+    assert column.max_length is not None, (model, name)
+    return int(column.max_length)
 
 
 class Urgency(models.TextChoices):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from linli.core.masking import mask_address
 from linli.core.roles import Role
@@ -193,10 +194,18 @@ def member_can_take(
 # --- the order-level decisions -----------------------------------------------------
 
 
-def _status_refusal(order: Order, what: str) -> Verdict:
-    return refuse(
-        _("订单当前状态为“%(s)s”,不能%(what)s。") % {"s": order.get_status_display(), "what": what}
-    )
+# One whole sentence per action, so that each language can say it its own way.
+_NOT_NOW = {
+    "cancel": gettext_noop("订单当前状态为“%(s)s”,不能取消。"),
+    "dispatch": gettext_noop("订单当前状态为“%(s)s”,不能派单。"),
+    "accept": gettext_noop("订单当前状态为“%(s)s”,不能接单。"),
+    "start": gettext_noop("订单当前状态为“%(s)s”,不能开始服务。"),
+    "complete": gettext_noop("订单当前状态为“%(s)s”,不能完成服务。"),
+}
+
+
+def _status_refusal(order: Order, action: str) -> Verdict:
+    return refuse(_(_NOT_NOW[action]) % {"s": order.get_status_display()})
 
 
 def may_cancel(user: User, order: Order) -> Verdict:
@@ -209,7 +218,7 @@ def may_cancel(user: User, order: Order) -> Verdict:
     else:
         return refuse(_("只有下单人或派单员可以取消订单。"), kind="forbidden")
     if order.status not in allowed:
-        return _status_refusal(order, _("取消"))
+        return _status_refusal(order, "cancel")
     return ALLOWED
 
 
@@ -236,7 +245,7 @@ def may_dispatch(user: User | None, order: Order, slots: Sequence[Slot]) -> Verd
         if not led_teams(user, order):
             return refuse(_("只有本社区的派单员可以派单。"), kind="forbidden")
     if order.status not in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED):
-        return _status_refusal(order, _("派单"))
+        return _status_refusal(order, "dispatch")
     if not any(s.status == SlotStatus.OPEN for s in slots):
         return refuse(_("所有岗位都已派出。"))
     return ALLOWED
@@ -327,7 +336,7 @@ def accept_plan(
     if not stake:
         return AcceptPlan(stake)
     if order.status not in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED):
-        return AcceptPlan(_status_refusal(order, _("接单")))
+        return AcceptPlan(_status_refusal(order, "accept"))
     assigned = _mine(user, slots, (SlotStatus.ASSIGNED,))
     if assigned is not None:
         assert assigned.member is not None
@@ -377,7 +386,7 @@ def may_start(
     if not stake:
         return stake
     if order.status not in (OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE):
-        return _status_refusal(order, _("开始服务"))
+        return _status_refusal(order, "start")
     if _mine(user, slots, (SlotStatus.ACCEPTED,)) is None:
         return refuse(_("您没有待开始的岗位。"))
     return ALLOWED
@@ -390,7 +399,7 @@ def may_complete(
     if not stake:
         return stake
     if order.status != OrderStatus.IN_SERVICE:
-        return _status_refusal(order, _("完成服务"))
+        return _status_refusal(order, "complete")
     if _mine(user, slots, (SlotStatus.IN_SERVICE,)) is None:
         return refuse(_("您没有正在进行的岗位。"))
     return ALLOWED
@@ -508,7 +517,7 @@ class Task:
         return mask_address(self.order.address)
 
 
-_SLOT_PRIORITY = {
+_SLOT_PRIORITY: dict[str, int] = {
     SlotStatus.IN_SERVICE: 0,
     SlotStatus.ACCEPTED: 1,
     SlotStatus.ASSIGNED: 2,

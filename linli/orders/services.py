@@ -774,7 +774,7 @@ def _beneficiary_users(order: Order) -> list[User]:
     """Whom to tell about the beneficiary's order: the family member who placed it
     and the resident's own account (not staff who placed it by phone)."""
     users = [order.placed_by] if order.placed_as != PlacedAs.DISPATCHER else []
-    if order.resident.account_id:
+    if order.resident.account is not None:
         users.append(order.resident.account)
     return [u for u in users if u.role not in (Role.DISPATCHER, Role.CITY)]
 

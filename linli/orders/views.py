@@ -174,7 +174,7 @@ def timeline(order: Order) -> list[Entry]:
                     "resolved": _("问题已解决") if rating.resolved else _("问题未解决"),
                 }
                 if rating.source == Rating.Source.CALLBACK:
-                    text = _("电话回访,记录居民的%(rating)s") % {"rating": text}
+                    text = _("电话回访记录:%(rating)s") % {"rating": text}
                 note = rating.comment
             else:
                 text = _("评价")

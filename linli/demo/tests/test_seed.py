@@ -349,6 +349,25 @@ def test_baihua_has_order_activity_through_the_services(seeded: str) -> None:
 
 
 @pytest.mark.django_db
+def test_the_seed_rates_only_as_residents_do(seeded: str) -> None:
+    """In the app by the resident's own account, or their answer on a phone
+    callback recorded (and marked) by the dispatcher; never by who served it."""
+    from linli.core.roles import Role
+    from linli.orders.models import Rating
+
+    ratings = list(Rating.objects.select_related("by", "order__resident"))
+    assert ratings
+    for r in ratings:
+        served = {s.member.user_id for s in r.order.slots.all() if s.member is not None}
+        assert r.by_id not in served
+        if r.source == Rating.Source.CALLBACK:
+            assert r.by.role == Role.DISPATCHER
+        else:
+            assert r.by_id == r.order.resident.account_id
+    assert {r.source for r in ratings} == {Rating.Source.RESIDENT, Rating.Source.CALLBACK}
+
+
+@pytest.mark.django_db
 def test_baihua_orders_have_weeks_of_history_in_order(seeded: str) -> None:
     """Finished orders spread over the last four weeks with minutes between
     their steps; open ones came in within hours and are not overdue."""

@@ -87,6 +87,7 @@ def _succeeds(fn: Callable[[Any, int], Any], user: Any, pk: int) -> bool:
 
 def _member(cast: Cast, username: str, *, skill: bool, cap: int = 3) -> Member:
     user = make_user(username, Role.VOLUNTEER, cast.a.center)
+    assert cast.a.team is not None
     member = Member.objects.create(
         team=cast.a.team, user=user, source=Member.Source.VOLUNTEER, max_concurrent=cap
     )
@@ -120,6 +121,7 @@ def world(cast: Cast) -> dict[str, Any]:
         community=cast.a.center,
         account=guardian,
     )
+    assert cast.a.person is not None
     Guardianship.objects.create(guardian=record, ward=cast.a.person, relation="女儿")
     users = {
         **cast.all_users(),
@@ -167,13 +169,16 @@ def _walk(w: dict[str, Any], placed_by: str, item: str, path: list[tuple[str, st
         if name == "sweep":
             services.orders_sweep(now=dt.datetime.now(dt.UTC) + dt.timedelta(days=3))
             continue
-        fn = attempts[name]
-        if name == "rate":
-            fn = lambda u, pk, n=satisfaction: services.order_rate(  # noqa: E731
-                actor=u, order_id=pk, resolved=n > 2, satisfaction=n
-            )
         try:
-            fn(users[who], order.pk)
+            if name == "rate":
+                services.order_rate(
+                    actor=users[who],
+                    order_id=order.pk,
+                    resolved=satisfaction > 2,
+                    satisfaction=satisfaction,
+                )
+            else:
+                attempts[name](users[who], order.pk)
         except AppError:
             pass
     order.refresh_from_db()

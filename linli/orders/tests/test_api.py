@@ -440,16 +440,34 @@ def test_system_events_have_no_actor(cast):
     ]
 
 
-def test_address_is_masked_for_staff_and_full_for_the_served_and_serving(cast):
+def test_address_is_the_residents_own_and_revealed_audited_to_the_member_who_accepted(cast):
+    from linli.core.models import AuditLog
+
     order = order_at(cast, "assigned")
     full = cast.a.person.address
-    for user in (cast.a.resident, cast.a.volunteer):
-        body = get(user, f"/api/v1/orders/{order.pk}").json()
-        assert body["address"] == full and body["lat"] == cast.a.person.lat
-    for user in (cast.a.dispatcher, cast.a.leader, cast.city):
+    body = get(cast.a.resident, f"/api/v1/orders/{order.pk}").json()
+    assert body["address"] == full and body["lat"] == cast.a.person.lat
+    assert body["phone"] == cast.a.person.phone and not body["contact_masked"]
+    # Dispatched but not accepted: masked like everyone else's, no reveal yet.
+    for user in (cast.a.volunteer, cast.a.dispatcher, cast.a.leader, cast.city):
         body = get(user, f"/api/v1/orders/{order.pk}").json()
         assert body["address"] != full and "*" in body["address"]
         assert body["address"].startswith("岑溪市岑城镇百花")
+        assert body["contact_masked"] and not body["contact_on_request"]
+        assert body["lat"] == round(cast.a.person.lat, 3)
+    assert act(cast.a.volunteer, order, "contact").status_code == 409
+    assert not AuditLog.objects.filter(action=AuditLog.Action.REVEAL).exists()
+
+    act(cast.a.volunteer, order, "accept")
+    body = get(cast.a.volunteer, f"/api/v1/orders/{order.pk}").json()
+    assert body["contact_masked"] and body["contact_on_request"]
+    r = act(cast.a.volunteer, order, "contact")
+    assert r.status_code == 200
+    assert r.json() == {"address": full, "phone": cast.a.person.phone}
+    entry = AuditLog.objects.get(action=AuditLog.Action.REVEAL)
+    assert entry.actor == cast.a.volunteer and entry.detail == f"order #{order.pk}"
+    # The dispatcher never had it, and has no reveal here either (the people app's is audited).
+    assert act(cast.a.dispatcher, order, "contact").status_code == 403
 
 
 def test_absent_order_is_404_and_a_bad_id_400(cast):
