@@ -45,23 +45,19 @@ def notify(
     recipients: Iterable[User],
     kind: str,
     message: str,
-    params: Mapping[str, Param] | str | None = None,
+    params: Mapping[str, Param] | None = None,
     link: str = "",
 ) -> None:
     """Tell people something. Call inside the transaction of the change it reports.
 
     ``message`` is the Chinese msgid (marked with ``gettext_noop`` where it is
     written) and ``params`` its values, JSON-serialisable; a dict
-    ``{language: text}`` (``each_language``) is picked for each reader.
-
-    The older form ``notify(recipients, kind, text, link)`` -- a text already
-    rendered, and the link in the fourth place -- is still accepted: the text
-    is kept as it is (params None: plain text, shown as written).
+    ``{language: text}`` (``each_language``) is picked for each reader. The
+    text is rendered when it is read or sent, in the reader's language.
     """
-    if isinstance(params, str):  # notify(recipients, kind, text, link)
-        link, params = params, None
-    else:
-        params = dict(params or {})
+    if not isinstance(params, Mapping | None):
+        raise TypeError("notify(recipients, kind, msgid, params, link): params is a mapping")
+    params = dict(params or {})
     people = list({r.pk: r for r in recipients}.values())
     if not people:
         return

@@ -751,7 +751,7 @@ def order_rate(
         if satisfaction <= 2 or not resolved:
             FollowUp.objects.create(order=order, reason=_follow_up_reason(resolved, satisfaction))
             notify(
-                _dispatchers(order.community_id),
+                [u for u in _dispatchers(order.community_id) if u.pk != actor.pk],
                 "follow_up",
                 gettext_noop("订单 #%(id)s 需要回访:%(reason)s"),
                 _about(

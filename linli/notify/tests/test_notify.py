@@ -89,12 +89,22 @@ def test_each_language_gives_every_site_language(cast: Cast) -> None:
     assert each_language(lambda: item.label) == {"zh-hans": "家政维修", "en": "Home repairs"}
 
 
-def test_old_form_keeps_a_rendered_text_and_the_link(cast: Cast) -> None:
-    """notify(recipients, kind, text, link): the call sites before params."""
-    notify([cast.a.dispatcher], "order_placed", "新订单 #9:已渲染 50%", "/orders/9/")
-    n = Notification.objects.get()
-    assert (n.message, n.params, n.link) == ("新订单 #9:已渲染 50%", None, "/orders/9/")
-    assert n.render("en") == "新订单 #9:已渲染 50%"
+def test_a_rendered_text_is_refused(cast: Cast) -> None:
+    """One form: a msgid and its params, never a text rendered in the writer's language."""
+    with pytest.raises(TypeError):
+        notify([cast.a.dispatcher], "k", "新订单 #9", "/orders/9/")  # type: ignore[arg-type]
+    assert not Notification.objects.exists()
+
+
+def test_order_notifications_reach_each_reader_in_their_language(cast: Cast) -> None:
+    from linli.orders import services as orders
+
+    cast.a.dispatcher.language = "en"
+    cast.a.dispatcher.save(update_fields=["language"])
+    order = orders.order_place(actor=cast.a.resident, item="home_repair")
+    n = Notification.objects.get(recipient=cast.a.dispatcher)
+    assert n.render("en") == f"New order #{order.pk}: Home repairs ({cast.a.person.name})"
+    assert n.render("zh-hans") == f"新订单 #{order.pk}:家政维修({cast.a.person.name})"
 
 
 def test_new_form_with_no_params_is_translated(cast: Cast) -> None:
