@@ -27,7 +27,8 @@ from django.utils.translation import gettext_lazy
 
 from linli.core.masking import mask_address, mask_id_number, mask_phone
 from linli.core.models import ApiToken, AuditLog, User
-from linli.core.roles import REVEALERS, staff_access_sync
+from linli.core.roles import may_reveal as roles_may_reveal
+from linli.core.roles import staff_access_sync
 from linli.core.services import audit_record
 
 MASKS: dict[str, Callable[[str], str]] = {
@@ -39,7 +40,7 @@ MASKS: dict[str, Callable[[str], str]] = {
 
 def may_reveal(user: Any) -> bool:
     """Who may see a masked field in full, one audited reveal at a time."""
-    return bool(user.is_superuser or getattr(user, "role", None) in REVEALERS)
+    return bool(user.is_superuser or roles_may_reveal(user))
 
 
 class MaskedInput(forms.TextInput):

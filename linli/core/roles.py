@@ -31,6 +31,17 @@ COMMUNITY_ROLES = frozenset({Role.DISPATCHER, Role.LEADER, Role.VOLUNTEER, Role.
 RESIDENT_VIEWERS = frozenset({Role.DISPATCHER, Role.LEADER, Role.CITY})
 # Roles that may see a masked field unmasked, one reveal at a time, audited.
 REVEALERS = frozenset({Role.DISPATCHER, Role.CITY})
+
+
+def may_reveal(user: object) -> bool:
+    """May ``user`` see a resident's masked field in full (one audited reveal at a
+    time)? The one rule for the resident page, its API and the people service;
+    the admin adds IT's superusers."""
+    return (
+        bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", None) in REVEALERS
+    )
+
+
 # Roles that may import residents from a spreadsheet.
 IMPORTERS = frozenset({Role.DISPATCHER, Role.CITY})
 # Roles that may look up team members (to dispatch, lead or oversee).

@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from linli.core.errors import InvalidInput
+from linli.core.errors import Forbidden, InvalidInput
 from linli.core.models import AuditLog
-from linli.core.roles import IMPORTERS, REVEALERS, Role
+from linli.core.roles import IMPORTERS, Role, may_reveal
 from linli.core.scoping import require_role
 from linli.core.services import audit_record
 from linli.people.models import Resident
@@ -29,7 +29,8 @@ def resident_reveal(
     Only dispatchers (their own community) and the city admin may reveal; the
     audit entry and the answer are one transaction, so no reveal goes unlogged.
     """
-    require_role(actor, REVEALERS)
+    if not may_reveal(actor):
+        raise Forbidden()
     if field not in MASKABLE:
         raise InvalidInput(fields={"field": _("只能查看电话、身份证号或住址。")})
     resident = resident_get(actor, resident_id)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from linli.core.errors import InvalidInput
 from linli.core.http import AuthedRequest
-from linli.core.roles import IMPORTERS, REVEALERS
+from linli.core.roles import IMPORTERS, may_reveal
 from linli.core.scoping import require_role
 from linli.people import ages
 from linli.people.forms import ResidentForm
@@ -54,7 +54,7 @@ def resident_detail_view(request: AuthedRequest, pk: int) -> HttpResponse:
         {
             "resident": resident,
             "masked": MaskedResident(resident),
-            "can_reveal": request.user.role in REVEALERS,
+            "can_reveal": may_reveal(request.user),
         },
     )
 
