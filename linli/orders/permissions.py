@@ -238,11 +238,23 @@ def may_reject(user: User, order: Order, slots: Sequence[Slot]) -> Verdict:
     return ALLOWED
 
 
-def may_dispatch(user: User | None, order: Order, slots: Sequence[Slot]) -> Verdict:
+def may_dispatch(
+    user: User | None,
+    order: Order,
+    slots: Sequence[Slot],
+    led: frozenset[int] | None = None,
+) -> Verdict:
     """The community's dispatcher, the city, a leader to the teams they lead, or
-    the system (``user=None``: the worker's automatic dispatch); while a slot is open."""
+    the system (``user=None``: the worker's automatic dispatch); while a slot is open.
+
+    ``led``: the teams the user leads, when the caller has read them once for
+    many orders of the user's community."""
     if user is not None and not manages_community(user, order.community_id):
-        if not led_teams(user, order):
+        if led is not None and user.community_id == order.community_id:
+            leads = bool(led) and user.role == Role.LEADER
+        else:
+            leads = bool(led_teams(user, order))
+        if not leads:
             return refuse(_("只有本社区的派单员可以派单。"), kind="forbidden")
     if order.status not in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED):
         return _status_refusal(order, "dispatch")

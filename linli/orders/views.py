@@ -60,6 +60,7 @@ from linli.orders.models import (
 from linli.orders.permissions import (
     is_beneficiary_side,
     manages_community,
+    may_dispatch,
     membership,
     order_actions,
     task_for,
@@ -67,6 +68,7 @@ from linli.orders.permissions import (
 from linli.orders.selectors import catalog_for, dispatch_choices, order_get, order_list
 from linli.people.models import Guardianship, Resident
 from linli.people.selectors import MaskedResident, resident_get, resident_list
+from linli.teams.models import Team
 
 if TYPE_CHECKING:
     from linli.core.models import User
@@ -630,6 +632,14 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         community=community,
     ).select_related("follow_up")
     page = Paginator(qs, QUEUE_PAGE).get_page(request.GET.get("page"))
+    # The 派单 button where the dispatch predicate allows it (a leader: once for the page).
+    led = (
+        frozenset(Team.objects.filter(leader=user).values_list("pk", flat=True))
+        if user.role == Role.LEADER
+        else None
+    )
+    for o in page.object_list:
+        o.can_dispatch = bool(may_dispatch(user, o, list(o.slots.all()), led))  # type: ignore[attr-defined]
     counts = _counts(order_list(user, community=community))
     chips = [("", _("全部"), counts["total"]), ("open", _("进行中"), counts["open"])]
     chips += [(s, label, counts[s]) for s, label in OrderStatus.choices]

@@ -769,7 +769,7 @@ def _queries(client, url: str, **params) -> int:
         ("a.dispatcher", "orders:queue", {}, 13),
         ("a.dispatcher", "orders:queue", {"status": "open", "urgency": "urgent"}, 13),
         ("city", "orders:queue", {}, 13),
-        ("a.leader", "orders:queue", {}, 13),
+        ("a.leader", "orders:queue", {}, 14),  # and the teams they lead, once
         ("a.resident", "orders:mine", {}, 11),
         ("a.volunteer", "orders:tasks", {}, 14),
     ],
@@ -812,3 +812,30 @@ def test_console_shows_the_indicators_of_the_last_30_days(cast):
     assert "响应率" in html and html.count("100%") == 3
     other = _client_for(cast.b.dispatcher).get(_reverse("orders:queue")).content.decode()
     assert "100%" not in other
+
+
+@pytest.mark.django_db
+def test_the_consoles_dispatch_button_is_the_dispatch_predicates(cast):
+    """派单 where a slot is still open (a half-dispatched order too), 查看 elsewhere;
+    a leader who leads no team gets no 派单 (the page's own status check gave one)."""
+    from linli.orders.models import ServiceItem
+    from linli.teams.models import Team
+
+    ServiceItem.objects.create(
+        code="repair_pair", name="双人维修", fixed=True, team_kind=Team.Kind.CONVENIENCE,
+        skill=Skill.objects.get(code="home_repair"), members_needed=2,
+    )  # fmt: skip
+    half = services.order_place(actor=cast.a.resident, item="repair_pair")
+    services.order_dispatch(actor=cast.a.dispatcher, order_id=half.pk, member_id=cast.a.member.pk)
+    full = services.order_place(actor=cast.a.resident, item="home_repair")
+    services.order_dispatch(actor=cast.a.dispatcher, order_id=full.pk, member_id=cast.a.member.pk)
+    assert Order.objects.get(pk=half.pk).status == OrderStatus.SUBMITTED  # one slot still open
+
+    def buttons(user):
+        html = client_for(user).get(reverse("orders:queue"), {"status": "open"}).content.decode()
+        return set(re.findall(r'href="/orders/(\d+)/#dispatch"', html))
+
+    assert buttons(cast.a.dispatcher) == {str(half.pk)}
+    assert buttons(cast.a.leader) == {str(half.pk)}
+    Team.objects.filter(leader=cast.a.leader).update(leader=None)
+    assert buttons(cast.a.leader) == set()
