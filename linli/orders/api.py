@@ -11,12 +11,12 @@ the order's current state does not allow it.
 import datetime as dt
 from typing import Literal
 
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from linli.core.errors import InvalidInput
+from linli.core.http import AuthedRequest
 from linli.core.models import User
 from linli.core.pagination import LazyMap
 from linli.core.ratelimit import limit_order_place
@@ -83,7 +83,7 @@ def catalog_item_out(i: ServiceItem) -> dict[str, object]:
         "description": i.description,
         "description_en": i.description_en,
         "fixed": i.fixed,
-        "community": i.community.code if i.community_id else None,
+        "community": i.community.code if i.community is not None else None,
         "team_kind": i.team_kind,
         "skill": i.skill.code,
         "members_needed": i.members_needed,
@@ -105,7 +105,7 @@ def catalog_item_out(i: ServiceItem) -> dict[str, object]:
 
 
 @router.get("/catalog", response={200: list[CatalogItemOut], 401: ErrorOut}, tags=["catalog"])
-def catalog(request: HttpRequest) -> list[dict[str, object]]:
+def catalog(request: AuthedRequest) -> list[dict[str, object]]:
     """Active service items for the caller's community: the fixed ones and its optional ones.
 
     The city admin sees every active item.
@@ -297,17 +297,16 @@ def _event_out(e: OrderEvent) -> dict[str, object]:
         "action": e.action,
         "from_status": e.from_status,
         "to_status": e.to_status,
-        "slot": e.slot.index if e.slot_id else None,
+        "slot": e.slot.index if e.slot is not None else None,
         "slot_from": e.slot_from,
         "slot_to": e.slot_to,
         "note": e.note,
     }
 
 
-def order_out(request: HttpRequest, o: Order) -> dict[str, object]:
+def order_out(request: AuthedRequest, o: Order) -> dict[str, object]:
     """The detail of an order fetched by ``selectors.order_get``, as the caller is to see it."""
     user = request.user
-    assert isinstance(user, User)
     slots = list(o.slots.all())
     contact = services.order_contact_shown(actor=user, order=o, request=request)
     # A missing reverse one-to-one raises an AttributeError subclass.
@@ -359,7 +358,7 @@ def order_out(request: HttpRequest, o: Order) -> dict[str, object]:
     }
 
 
-def _detail(request: HttpRequest, order_id: int) -> dict[str, object]:
+def _detail(request: AuthedRequest, order_id: int) -> dict[str, object]:
     return order_out(request, selectors.order_get(request.user, order_id))
 
 
@@ -385,7 +384,7 @@ class OrderIn(Schema):
 @router.post("/orders", response={201: OrderOut, **ERRORS})
 @limit_order_place
 def order_create(
-    request: HttpRequest,
+    request: AuthedRequest,
     payload: OrderIn,
     idempotency_key: str = Header("", alias="Idempotency-Key"),
 ) -> Status[dict[str, object]]:
@@ -427,7 +426,7 @@ class OrderFilters(Schema):
 
 @router.get("/orders", response={200: list[OrderSummaryOut], 400: ErrorOut, 401: ErrorOut})
 @paginate(LimitOffsetPagination)
-def orders(request: HttpRequest, filters: Query[OrderFilters]) -> list[dict[str, object]]:
+def orders(request: AuthedRequest, filters: Query[OrderFilters]) -> list[dict[str, object]]:
     """Orders the caller may see, newest first.
 
     Residents see theirs and their wards', members the ones they hold or are
@@ -456,7 +455,7 @@ def orders(request: HttpRequest, filters: Query[OrderFilters]) -> list[dict[str,
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **ERRORS})
-def order(request: HttpRequest, order_id: int) -> dict[str, object]:
+def order(request: AuthedRequest, order_id: int) -> dict[str, object]:
     """One order with its slots, timeline, rating and follow-up."""
     return _detail(request, order_id)
 
@@ -501,7 +500,7 @@ class ContactOut(Schema):
 
 
 @router.post("/orders/{order_id}/dispatch", response={200: OrderOut, **ERRORS})
-def order_dispatch(request: HttpRequest, order_id: int, payload: DispatchIn) -> dict[str, object]:
+def order_dispatch(request: AuthedRequest, order_id: int, payload: DispatchIn) -> dict[str, object]:
     """Dispatch a slot to a member or offer it to a team (dispatcher, city, or a team's leader)."""
     services.order_dispatch(
         actor=request.user,
@@ -515,35 +514,35 @@ def order_dispatch(request: HttpRequest, order_id: int, payload: DispatchIn) -> 
 
 
 @router.post("/orders/{order_id}/accept", response={200: OrderOut, **ERRORS})
-def order_accept(request: HttpRequest, order_id: int) -> dict[str, object]:
+def order_accept(request: AuthedRequest, order_id: int) -> dict[str, object]:
     """Accept the slot dispatched to the caller, or win one offered to their team."""
     services.order_accept(actor=request.user, order_id=order_id)
     return _detail(request, order_id)
 
 
 @router.post("/orders/{order_id}/decline", response={200: OrderOut, **ERRORS})
-def order_decline(request: HttpRequest, order_id: int, payload: ReasonIn) -> dict[str, object]:
+def order_decline(request: AuthedRequest, order_id: int, payload: ReasonIn) -> dict[str, object]:
     """Hand the slot dispatched to the caller back to the dispatcher, with a reason."""
     services.order_decline(actor=request.user, order_id=order_id, reason=payload.reason)
     return _detail(request, order_id)
 
 
 @router.post("/orders/{order_id}/start", response={200: OrderOut, **ERRORS})
-def order_start(request: HttpRequest, order_id: int) -> dict[str, object]:
+def order_start(request: AuthedRequest, order_id: int) -> dict[str, object]:
     """Start the caller's accepted slot (every slot of the order must be accepted)."""
     services.order_start(actor=request.user, order_id=order_id)
     return _detail(request, order_id)
 
 
 @router.post("/orders/{order_id}/complete", response={200: OrderOut, **ERRORS})
-def order_complete(request: HttpRequest, order_id: int, payload: NoteIn) -> dict[str, object]:
+def order_complete(request: AuthedRequest, order_id: int, payload: NoteIn) -> dict[str, object]:
     """Finish the caller's slot, with a service note."""
     services.order_complete(actor=request.user, order_id=order_id, note=payload.note)
     return _detail(request, order_id)
 
 
 @router.post("/orders/{order_id}/rate", response={200: OrderOut, **ERRORS})
-def order_rate(request: HttpRequest, order_id: int, payload: RatingIn) -> dict[str, object]:
+def order_rate(request: AuthedRequest, order_id: int, payload: RatingIn) -> dict[str, object]:
     """Rate a completed order, once (the beneficiary's side). 2 or less, or unresolved,
     opens a follow-up."""
     services.order_rate(
@@ -557,7 +556,7 @@ def order_rate(request: HttpRequest, order_id: int, payload: RatingIn) -> dict[s
 
 
 @router.post("/orders/{order_id}/callback", response={200: OrderOut, **ERRORS})
-def order_callback(request: HttpRequest, order_id: int, payload: RatingIn) -> dict[str, object]:
+def order_callback(request: AuthedRequest, order_id: int, payload: RatingIn) -> dict[str, object]:
     """Record the rating the resident gave on a phone callback (回访): the community's
     dispatcher or the city, never someone who served the order. Marked as a callback."""
     services.order_rate(
@@ -572,7 +571,7 @@ def order_callback(request: HttpRequest, order_id: int, payload: RatingIn) -> di
 
 
 @router.post("/orders/{order_id}/contact", response={200: ContactOut, **ERRORS})
-def order_contact(request: HttpRequest, order_id: int) -> dict[str, str]:
+def order_contact(request: AuthedRequest, order_id: int) -> dict[str, str]:
     """The address and phone in full, for the member holding an accepted or started
     slot (and the resident's family). Every call is written to the audit log."""
     return services.order_contact(actor=request.user, order_id=order_id, request=request)
@@ -580,7 +579,7 @@ def order_contact(request: HttpRequest, order_id: int) -> dict[str, str]:
 
 @router.post("/orders/{order_id}/cancel", response={200: OrderOut, **ERRORS})
 def order_cancel(
-    request: HttpRequest, order_id: int, payload: OptionalReasonIn
+    request: AuthedRequest, order_id: int, payload: OptionalReasonIn
 ) -> dict[str, object]:
     """Cancel: the beneficiary's side before service starts; the dispatcher, with a reason,
     until completion."""
@@ -589,7 +588,7 @@ def order_cancel(
 
 
 @router.post("/orders/{order_id}/reject", response={200: OrderOut, **ERRORS})
-def order_reject(request: HttpRequest, order_id: int, payload: ReasonIn) -> dict[str, object]:
+def order_reject(request: AuthedRequest, order_id: int, payload: ReasonIn) -> dict[str, object]:
     """The dispatcher turns down an order nobody has accepted, with a reason."""
     services.order_reject(actor=request.user, order_id=order_id, reason=payload.reason)
     return _detail(request, order_id)
@@ -597,7 +596,7 @@ def order_reject(request: HttpRequest, order_id: int, payload: ReasonIn) -> dict
 
 @router.post("/orders/{order_id}/follow-up/close", response={200: OrderOut, **ERRORS})
 def follow_up_close(
-    request: HttpRequest, order_id: int, payload: RequiredNoteIn
+    request: AuthedRequest, order_id: int, payload: RequiredNoteIn
 ) -> dict[str, object]:
     """The dispatcher closes the follow-up a low rating opened, with a note."""
     services.follow_up_close(actor=request.user, order_id=order_id, note=payload.note)

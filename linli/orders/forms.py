@@ -7,7 +7,7 @@ the form by ``add_app_error`` so that the page shows it next to the field.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -24,10 +24,15 @@ from linli.orders.models import (
 )
 from linli.orders.models import field_limit as limit
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from linli.network.models import Center
+
 DATETIME_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
 
-def _datetime_field(label: str) -> forms.DateTimeField:
+def _datetime_field(label: StrOrPromise) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
         required=False,
@@ -106,7 +111,9 @@ class PhoneOrderForm(PlaceForm):
     def __init__(self, *args: Any, items: Iterable[ServiceItem] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.items = list(items)
-        self.fields["item"].choices = [(i.code, f"{i.icon} {i.name}".strip()) for i in self.items]
+        item = self.fields["item"]
+        assert isinstance(item, forms.ChoiceField)
+        item.choices = [(i.code, f"{i.icon} {i.name}".strip()) for i in self.items]
 
     def service_kwargs(self) -> dict[str, Any]:
         return {
@@ -213,23 +220,28 @@ class QueueFilterForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        statuses: Iterable[tuple[str, str]] = (),
+        statuses: Iterable[tuple[str, StrOrPromise]] = (),
         items: Iterable[ServiceItem] = (),
-        communities: Iterable[Any] = (),
+        communities: Iterable[Center] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", _("全部状态")), *statuses]
-        self.fields["item"].choices = [
+        status, item = self.fields["status"], self.fields["item"]
+        assert isinstance(status, forms.ChoiceField)
+        assert isinstance(item, forms.ChoiceField)
+        status.choices = [("", _("全部状态")), *statuses]
+        item.choices = [
             ("", _("全部项目")),
             *(
-                (i.code, f"{i.name}({i.community.name})" if i.community_id else i.name)
+                (i.code, f"{i.name}({i.community.name})" if i.community is not None else i.name)
                 for i in items
             ),
         ]
         communities = list(communities)
         if communities:
-            self.fields["community"].choices = [
+            community = self.fields["community"]
+            assert isinstance(community, forms.ChoiceField)
+            community.choices = [
                 ("", _("全部社区")),
                 *((c.pk, c.name) for c in communities),
             ]

@@ -88,7 +88,9 @@ def order_indicators(
     redispatched = OrderEvent.objects.filter(
         slot_id=OuterRef("slot_id"), action="dispatch", pk__gt=OuterRef("pk")
     )
-    led_to_accept = Q(action="dispatch", slot__accepted_at__isnull=False) & ~Exists(redispatched)
+    accepted = Q(action="dispatch", slot__accepted_at__isnull=False)
+    # Q & a conditional expression is a Q at run time; the stubs' Q.__and__ takes only a Q.
+    led_to_accept: Q = accepted & ~Exists(redispatched)  # type: ignore[assignment]
     in_time = Q(slot__accepted_at__lte=F("slot__accept_deadline"))
     completed = Q(action="complete", to_status=OrderStatus.COMPLETED)
     timeline = OrderEvent.objects.filter(

@@ -13,7 +13,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django import forms
 from django.contrib import messages
@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from linli.core.http import AuthedRequest
 from linli.core.roles import Role
 from linli.core.scoping import require_role
 from linli.network.models import Center
@@ -71,6 +72,9 @@ from linli.people.selectors import MaskedResident, resident_get, resident_list
 from linli.teams.models import Team
 
 if TYPE_CHECKING:
+    from django.core.exceptions import ValidationError
+    from django_stubs_ext import StrOrPromise
+
     from linli.core.models import User
 
 QUEUE_ROLES = (Role.DISPATCHER, Role.LEADER, Role.CITY)
@@ -86,7 +90,7 @@ CLOSED_STATES = (
     OrderStatus.REJECTED,
 )
 # A short line under the state, for the person who ordered.
-STATUS_HINTS = {
+STATUS_HINTS: dict[str, StrOrPromise] = {
     OrderStatus.SUBMITTED: gettext_lazy("社区正在为您安排服务队员。"),
     OrderStatus.DISPATCHED: gettext_lazy("已派给服务队员,等待队员接单。"),
     OrderStatus.ACCEPTED: gettext_lazy("队员已接单,会按约定时间上门。"),
@@ -155,11 +159,12 @@ def timeline(order: Order) -> list[Entry]:
         slot = slots.get(e.slot_id) if e.slot_id else None
         note = e.note
         if e.action == "place":
-            text = {
+            placed: dict[str, str] = {
                 PlacedAs.SELF: _("下单"),
                 PlacedAs.GUARDIAN: _("为家人下单"),
                 PlacedAs.DISPATCHER: _("代居民下单"),
-            }.get(order.placed_as, _("下单"))
+            }
+            text = placed.get(order.placed_as, _("下单"))
             text += _("(%(channel)s)") % {"channel": order.get_channel_display()}
             note = order.description
         elif e.action == "dispatch":
@@ -217,7 +222,7 @@ def _own_resident(user: User) -> Resident:
 
 
 @login_required
-def place_view(request: HttpRequest, code: str) -> HttpResponse:
+def place_view(request: AuthedRequest, code: str) -> HttpResponse:
     """The short confirm page: address prefilled, urgency "normal", then 确认下单."""
     user = request.user
     own = _own_resident(user)
@@ -276,7 +281,7 @@ def place_view(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def my_orders_view(request: HttpRequest) -> HttpResponse:
+def my_orders_view(request: AuthedRequest) -> HttpResponse:
     """我的订单: what the user ordered for themself or their family."""
     user = request.user
     qs = order_list(user, for_family=True)
@@ -293,7 +298,7 @@ def my_orders_view(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(
-    request: HttpRequest, order: Order, bound: dict[str, forms.Form] | None = None
+    request: AuthedRequest, order: Order, bound: dict[str, forms.Form] | None = None
 ) -> dict[str, Any]:
     user = request.user
     bound = bound or {}
@@ -322,7 +327,8 @@ def _detail_context(
         "decline": task is not None and task.can_decline,
         "complete": task is not None and task.can_complete,
     }
-    top_errors: list[str] = []
+    # Iterating an ErrorList gives its messages; the stubs also allow the errors themselves.
+    top_errors: list[ValidationError | StrOrPromise] = []
     for key, form in bound.items():
         top_errors += form.non_field_errors()
         if not shown.get(key):
@@ -370,17 +376,20 @@ def _detail_context(
 
 
 @login_required
-def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+def detail_view(request: AuthedRequest, pk: int) -> HttpResponse:
     order = order_get(request.user, pk)
     return render(request, "orders/detail.html", _detail_context(request, order))
 
 
+FormT = TypeVar("FormT", bound=forms.Form)
+
+
 def _act(
-    request: HttpRequest,
+    request: AuthedRequest,
     pk: int,
     key: str,
-    form_class: type[forms.Form],
-    call: Callable[[forms.Form], str],
+    form_class: type[FormT],
+    call: Callable[[FormT], str],
     default_next: str | None = None,
 ) -> HttpResponse:
     """Run one service for a POST: success → message and redirect; error → the page, 400/409.
@@ -413,7 +422,7 @@ def _act(
 
 
 def _task_card(
-    request: HttpRequest,
+    request: AuthedRequest,
     pk: int,
     *,
     notice: str = "",
@@ -447,7 +456,7 @@ def _task_card(
 
 @login_required
 @require_POST
-def cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+def cancel_view(request: AuthedRequest, pk: int) -> HttpResponse:
     def call(form: forms.Form) -> str:
         services.order_cancel(actor=request.user, order_id=pk, reason=form.cleaned_data["reason"])
         return _("订单已取消。")
@@ -457,7 +466,7 @@ def cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def reject_view(request: HttpRequest, pk: int) -> HttpResponse:
+def reject_view(request: AuthedRequest, pk: int) -> HttpResponse:
     def call(form: forms.Form) -> str:
         services.order_reject(actor=request.user, order_id=pk, reason=form.cleaned_data["reason"])
         return _("订单已驳回。")
@@ -467,7 +476,7 @@ def reject_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def rate_view(request: HttpRequest, pk: int) -> HttpResponse:
+def rate_view(request: AuthedRequest, pk: int) -> HttpResponse:
     def call(form: forms.Form) -> str:
         data = form.cleaned_data
         services.order_rate(
@@ -484,7 +493,7 @@ def rate_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def callback_view(request: HttpRequest, pk: int) -> HttpResponse:
+def callback_view(request: AuthedRequest, pk: int) -> HttpResponse:
     """回访: the dispatcher records the rating the resident gave on the phone."""
 
     def call(form: forms.Form) -> str:
@@ -504,8 +513,8 @@ def callback_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def dispatch_view(request: HttpRequest, pk: int) -> HttpResponse:
-    def call(form: forms.Form) -> str:
+def dispatch_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    def call(form: DispatchForm) -> str:
         slot = services.order_dispatch(actor=request.user, order_id=pk, **form.service_kwargs())
         if slot.member is not None:
             return _("已派单给 %(name)s。") % {"name": slot.member.name}
@@ -516,7 +525,7 @@ def dispatch_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
+def follow_up_view(request: AuthedRequest, pk: int) -> HttpResponse:
     def call(form: forms.Form) -> str:
         services.follow_up_close(actor=request.user, order_id=pk, note=form.cleaned_data["note"])
         return _("回访已关闭。")
@@ -526,7 +535,7 @@ def follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+def accept_view(request: AuthedRequest, pk: int) -> HttpResponse:
     def call(form: forms.Form) -> str:
         services.order_accept(actor=request.user, order_id=pk)
         return _("已接单,请按时上门服务。")
@@ -536,7 +545,7 @@ def accept_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def decline_view(request: HttpRequest, pk: int) -> HttpResponse:
+def decline_view(request: AuthedRequest, pk: int) -> HttpResponse:
     def call(form: forms.Form) -> str:
         services.order_decline(actor=request.user, order_id=pk, reason=form.cleaned_data["reason"])
         return _("已拒绝,订单退回派单员重新安排。")
@@ -547,7 +556,7 @@ def decline_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def start_view(request: HttpRequest, pk: int) -> HttpResponse:
+def start_view(request: AuthedRequest, pk: int) -> HttpResponse:
     def call(form: forms.Form) -> str:
         services.order_start(actor=request.user, order_id=pk)
         return _("已开始服务。")
@@ -557,7 +566,7 @@ def start_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def complete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def complete_view(request: AuthedRequest, pk: int) -> HttpResponse:
     def call(form: forms.Form) -> str:
         services.order_complete(actor=request.user, order_id=pk, note=form.cleaned_data["note"])
         return _("服务已完成,辛苦了!")
@@ -569,7 +578,7 @@ def complete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def tasks_view(request: HttpRequest) -> HttpResponse:
+def tasks_view(request: AuthedRequest) -> HttpResponse:
     """我的派单: offered and assigned slots, those in progress, and the history."""
     user = request.user
     me = membership(user)
@@ -607,7 +616,7 @@ def _counts(qs: Any) -> dict[str, int]:
 
 
 @login_required
-def queue_view(request: HttpRequest) -> HttpResponse:
+def queue_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
     require_role(user, QUEUE_ROLES)
     items = list(catalog_for(user))
@@ -616,7 +625,10 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         if user.role == Role.CITY
         else []
     )
-    statuses = [("open", _("进行中(全部未完成)")), *OrderStatus.choices]
+    statuses: list[tuple[str, StrOrPromise]] = [
+        ("open", _("进行中(全部未完成)")),
+        *OrderStatus.choices,
+    ]
     form = QueueFilterForm(request.GET, statuses=statuses, items=items, communities=communities)
     form.is_valid()
     f = form.cleaned_data
@@ -641,7 +653,10 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     for o in page.object_list:
         o.can_dispatch = bool(may_dispatch(user, o, list(o.slots.all()), led))  # type: ignore[attr-defined]
     counts = _counts(order_list(user, community=community))
-    chips = [("", _("全部"), counts["total"]), ("open", _("进行中"), counts["open"])]
+    chips: list[tuple[str, StrOrPromise, int]] = [
+        ("", _("全部"), counts["total"]),
+        ("open", _("进行中"), counts["open"]),
+    ]
     chips += [(s, label, counts[s]) for s, label in OrderStatus.choices]
     # 响应率 / 解决率 / 满意率 of the last 30 days, for the community in view.
     today = timezone.localdate()
@@ -665,7 +680,7 @@ def queue_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def phone_view(request: HttpRequest) -> HttpResponse:
+def phone_view(request: AuthedRequest) -> HttpResponse:
     """电话代下单: find the resident (name, pinyin initials, phone tail), then the order."""
     user = request.user
     require_role(user, DESK_ROLES)
@@ -721,7 +736,7 @@ def phone_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def follow_ups_view(request: HttpRequest) -> HttpResponse:
+def follow_ups_view(request: AuthedRequest) -> HttpResponse:
     """回访: low or unresolved ratings, each closed with a note."""
     user = request.user
     require_role(user, DESK_ROLES)
@@ -741,7 +756,7 @@ def follow_ups_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def contact_view(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_view(request: AuthedRequest, pk: int) -> HttpResponse:
     """The member who is to go there sees the address and phone; the view is audited."""
     contact = services.order_contact(actor=request.user, order_id=pk, request=request)
     return render(request, "orders/_contact.html", {"contact": contact, "pk": pk})

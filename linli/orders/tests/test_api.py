@@ -123,7 +123,9 @@ def later(hours: float) -> str:
 
 def add_member(cast: Cast, username: str, skill: str = "home_repair", team: Team | None = None):
     user = make_user(username, "volunteer", cast.a.center)
-    member = Member.objects.create(team=team or cast.a.team, user=user, source="volunteer")
+    team = team or cast.a.team
+    assert team is not None
+    member = Member.objects.create(team=team, user=user, source="volunteer")
     member.skills.add(Skill.objects.get(code=skill))
     return member
 

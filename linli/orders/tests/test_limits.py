@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from django import forms
 
 from linli.orders import services
 from linli.orders.forms import CallbackForm, DispatchForm, NoteForm, PlaceForm, RateForm, ReasonForm
@@ -47,7 +48,9 @@ def test_each_limit_is_the_models_on_page_and_api(client, cast):
     client.force_login(cast.city)
     schemas = client.get("/api/openapi.json").json()["components"]["schemas"]
     for limit, (form, field), (schema, prop) in LIMITS:
-        assert form.base_fields[field].max_length == limit, (form, field)
+        form_field = form.base_fields[field]
+        assert isinstance(form_field, forms.CharField), (form, field)
+        assert form_field.max_length == limit, (form, field)
         assert _max_length(schemas[schema]["properties"][prop]) == limit, (schema, prop)
     assert services.REASON_MAX == OrderEvent.REASON_MAX
     assert services.DESCRIPTION_MAX == column(Order, "description")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from functools import partial
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ pytestmark = RACE_MARKS
 
 def add_member(cast: Cast, username: str, cap: int = 3) -> Member:
     user = make_user(username, Role.VOLUNTEER, cast.a.center)
+    assert cast.a.team is not None
     member = Member.objects.create(
         team=cast.a.team, user=user, source=Member.Source.VOLUNTEER, max_concurrent=cap
     )
@@ -56,7 +58,7 @@ def test_twenty_members_accept_one_offer_at_once_one_wins(cast: Cast) -> None:
     services.order_dispatch(actor=cast.a.dispatcher, order_id=order.pk, team_id=cast.a.team.pk)
 
     results = race(
-        [(lambda m=m: services.order_accept(actor=m.user, order_id=order.pk)) for m in members]
+        [partial(services.order_accept, actor=m.user, order_id=order.pk) for m in members]
     )
 
     won = [r for r in results if isinstance(r, Slot)]
@@ -92,8 +94,8 @@ def test_cancel_racing_accept_leaves_one_consistent_outcome(cast: Cast, offered:
 
         accepted, cancelled = race(
             [
-                lambda o=order: services.order_accept(actor=cast.a.volunteer, order_id=o.pk),
-                lambda o=order: services.order_cancel(actor=cast.a.resident, order_id=o.pk),
+                partial(services.order_accept, actor=cast.a.volunteer, order_id=order.pk),
+                partial(services.order_cancel, actor=cast.a.resident, order_id=order.pk),
             ]
         )
 
@@ -140,10 +142,8 @@ def test_ten_orders_dispatched_to_one_member_at_once_respect_the_cap(cast: Cast)
 
     results = race(
         [
-            (
-                lambda o=o: services.order_dispatch(
-                    actor=cast.a.dispatcher, order_id=o.pk, member_id=member.pk
-                )
+            partial(
+                services.order_dispatch, actor=cast.a.dispatcher, order_id=o.pk, member_id=member.pk
             )
             for o in orders
         ]
@@ -163,7 +163,7 @@ def test_offers_of_ten_orders_accepted_by_one_member_at_once_respect_the_cap(
         services.order_dispatch(actor=cast.a.dispatcher, order_id=o.pk, team_id=cast.a.team.pk)
 
     results = race(
-        [(lambda o=o: services.order_accept(actor=cast.a.volunteer, order_id=o.pk)) for o in orders]
+        [partial(services.order_accept, actor=cast.a.volunteer, order_id=o.pk) for o in orders]
     )
 
     assert sum(isinstance(r, Slot) for r in results) == 3, results

@@ -94,6 +94,8 @@ class World:
 
 def make_world(cast: Cast) -> World:
     a, b = cast.a, cast.b
+    assert a.team is not None and a.member is not None and a.person is not None
+    assert b.team is not None and b.member is not None
     repair = Skill.objects.get(code="home_repair")
     ServiceItem.objects.create(
         code="repair_pair",
@@ -189,7 +191,8 @@ ACTIONS = [
     "sweep",
     "place_again",
 ]
-ONWARD = {
+# Keyed by the status as read from the database (a plain str).
+ONWARD: dict[str, list[str]] = {
     OS.SUBMITTED: ["dispatch"],
     OS.DISPATCHED: ["dispatch", "accept", "accept", "decline", "sweep"],
     OS.ACCEPTED: ["start"],

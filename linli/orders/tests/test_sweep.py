@@ -105,6 +105,7 @@ def test_redispatched_slot_gets_a_fresh_deadline_and_only_the_late_slot_returns(
     cast.a.member.skills.add(traffic)
     order = place(cast, item="traffic")
     others = []
+    assert cast.a.team is not None
     for n in (2, 3):
         user = make_user(f"baihua-v{n}", Role.VOLUNTEER, cast.a.center)
         member = Member.objects.create(team=cast.a.team, user=user, source="volunteer")
@@ -176,7 +177,7 @@ def test_overdue_order_may_still_be_dispatched_and_accepted(cast: Cast) -> None:
         actor=cast.a.dispatcher, order_id=order.pk, member_id=cast.a.member.pk
     )
     # A slot dispatched after the order's deadline gets a fresh accept window.
-    assert slot.accept_deadline > timezone.now()
+    assert slot.accept_deadline is not None and slot.accept_deadline > timezone.now()
     services.order_accept(actor=cast.a.volunteer, order_id=order.pk)
     order.refresh_from_db()
     assert order.status == OrderStatus.ACCEPTED and order.overdue
