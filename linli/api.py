@@ -77,6 +77,9 @@ PYDANTIC_MESSAGES = {
     "json_invalid": lambda ctx: _("请求体不是有效的 JSON。"),
     "greater_than_equal": lambda ctx: _("不能小于 %(n)s。") % {"n": ctx.get("ge")},
     "less_than_equal": lambda ctx: _("不能大于 %(n)s。") % {"n": ctx.get("le")},
+    # Our own validators (e.g. SaneDateTime) raise ValueError with a translated message.
+    "value_error": lambda ctx: str(ctx.get("error", "")),
+    "timezone_aware": lambda ctx: _("请带上时区,例如 2026-12-01T09:00:00+08:00。"),
 }
 
 

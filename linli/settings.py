@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "linli.core.logging.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "linli.core.security.SecurityHeadersMiddleware",
+    "linli.core.boundary.InputBoundaryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -92,19 +94,44 @@ TEMPLATES = [
     }
 ]
 
-if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
-else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / "linli.sqlite3"),
-            # The demo is one process with a worker thread: wait for locks
-            # instead of failing, and take the write lock at BEGIN.
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+
+def _database() -> dict[str, Any]:
+    """One configuration per engine, however the database is chosen.
+
+    SQLite (the demo, or ``DATABASE_URL=sqlite:///…``): WAL, so readers never
+    wait for the writer; a busy timeout, so a writer waits for the lock
+    instead of failing; and the write lock taken at BEGIN (IMMEDIATE), so
+    two transactions never deadlock upgrading theirs. PostgreSQL: a
+    connection per request unless ``LINLI_DB_CONN_MAX_AGE`` says otherwise --
+    a thread-per-request server (the development server) would otherwise
+    keep one open per thread it ever ran; ``linli serve``'s sync workers,
+    one request at a time each, keep theirs for a minute.
+    """
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        db: dict[str, Any] = dict(dj_database_url.parse(url))
+    else:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "linli.sqlite3")}
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db["OPTIONS"] = {
+            **db.get("OPTIONS", {}),
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-    }
+        db["CONN_MAX_AGE"] = 0
+    else:
+        db["CONN_MAX_AGE"] = int(os.environ.get("LINLI_DB_CONN_MAX_AGE", "0"))
+        db["CONN_HEALTH_CHECKS"] = db["CONN_MAX_AGE"] > 0
+    return db
+
+
+DATABASES = {"default": _database()}
+
+# The API's lists: ?limit= at most this (the OpenAPI says so), 100 by default.
+NINJA_PAGINATION_MAX_LIMIT = 100
+NINJA_PAGINATION_PER_PAGE = 100
 
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [

@@ -20,7 +20,7 @@ from linli.core.http import AuthedRequest
 from linli.core.models import User
 from linli.core.pagination import LazyMap
 from linli.core.ratelimit import limit_order_place
-from linli.core.schemas import CommunityRef, ErrorOut
+from linli.core.schemas import CommunityRef, ErrorOut, SaneDateTime
 from linli.orders import selectors, services
 from linli.orders.models import (
     Channel,
@@ -369,8 +369,10 @@ class OrderIn(Schema):
     item: str = Field(description="A catalog item code, e.g. home_repair.")
     description: str = Field("", max_length=limit(Order, "description"))
     urgency: Literal["urgent", "normal", "scheduled"] = "normal"
-    window_start: dt.datetime | None = Field(None, description="ISO 8601 with an offset.")
-    window_end: dt.datetime | None = Field(None, description="ISO 8601 with an offset.")
+    window_start: SaneDateTime | None = Field(
+        None, description="ISO 8601 with an offset; the window ends within a year."
+    )
+    window_end: SaneDateTime | None = Field(None, description="ISO 8601 with an offset.")
     resident: int | None = Field(
         None, description="Required when a dispatcher or a guardian orders for someone."
     )

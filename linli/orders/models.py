@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli.core.boundary import DATETIME_MAX, DATETIME_MIN
 from linli.core.models import LocalizedName
 from linli.teams.models import Team
 
@@ -33,6 +34,10 @@ class Urgency(models.TextChoices):
     URGENT = "urgent", _("紧急")
     NORMAL = "normal", _("一般")
     SCHEDULED = "scheduled", _("预约")
+
+
+# A deadline policy counts minutes, up to a year.
+POLICY_MINUTES = [MaxValueValidator(366 * 24 * 60)]
 
 
 class ServiceItem(LocalizedName, models.Model):
@@ -62,15 +67,23 @@ class ServiceItem(LocalizedName, models.Model):
     # Deadline policy, in minutes. Urgent and normal orders count from placement;
     # a scheduled one must be accepted a lead time before its window opens and
     # completed by the window's end plus a grace.
-    urgent_accept_minutes = models.PositiveIntegerField(_("紧急:接单时限(分钟)"), default=30)
-    urgent_complete_minutes = models.PositiveIntegerField(_("紧急:完成时限(分钟)"), default=240)
-    normal_accept_minutes = models.PositiveIntegerField(_("一般:接单时限(分钟)"), default=240)
-    normal_complete_minutes = models.PositiveIntegerField(_("一般:完成时限(分钟)"), default=2880)
+    urgent_accept_minutes = models.PositiveIntegerField(
+        _("紧急:接单时限(分钟)"), default=30, validators=POLICY_MINUTES
+    )
+    urgent_complete_minutes = models.PositiveIntegerField(
+        _("紧急:完成时限(分钟)"), default=240, validators=POLICY_MINUTES
+    )
+    normal_accept_minutes = models.PositiveIntegerField(
+        _("一般:接单时限(分钟)"), default=240, validators=POLICY_MINUTES
+    )
+    normal_complete_minutes = models.PositiveIntegerField(
+        _("一般:完成时限(分钟)"), default=2880, validators=POLICY_MINUTES
+    )
     scheduled_accept_lead_minutes = models.PositiveIntegerField(
-        _("预约:提前接单(分钟)"), default=120
+        _("预约:提前接单(分钟)"), default=120, validators=POLICY_MINUTES
     )
     scheduled_complete_grace_minutes = models.PositiveIntegerField(
-        _("预约:完成宽限(分钟)"), default=60
+        _("预约:完成宽限(分钟)"), default=60, validators=POLICY_MINUTES
     )
     active = models.BooleanField(_("启用"), default=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
@@ -100,20 +113,56 @@ class ServiceItem(LocalizedName, models.Model):
         window_start: dt.datetime | None,
         window_end: dt.datetime | None,
     ) -> tuple[dt.datetime, dt.datetime]:
-        """(accept by, complete by) for an order placed at ``placed_at``."""
+        """(accept by, complete by) for an order placed at ``placed_at``.
+
+        Never past ``boundary.DATETIME_MAX`` (a deadline beyond it is no
+        deadline anyone can keep; the column's constraint refuses it), and
+        never an OverflowError, whatever the window and the policy's minutes.
+        """
+        accept, complete = self._deadlines(urgency, placed_at, window_start, window_end)
+        return _bounded(accept), _bounded(complete)
+
+    def _deadlines(
+        self,
+        urgency: str,
+        placed_at: dt.datetime,
+        window_start: dt.datetime | None,
+        window_end: dt.datetime | None,
+    ) -> tuple[dt.datetime | None, dt.datetime | None]:
         minutes = dt.timedelta(minutes=1)
         if urgency == Urgency.SCHEDULED and window_start and window_end:
-            accept = max(placed_at, window_start - self.scheduled_accept_lead_minutes * minutes)
-            return accept, window_end + self.scheduled_complete_grace_minutes * minutes
+            lead = _plus(window_start, -self.scheduled_accept_lead_minutes * minutes)
+            accept = placed_at if lead is None else max(placed_at, lead)
+            return accept, _plus(window_end, self.scheduled_complete_grace_minutes * minutes)
         if urgency == Urgency.URGENT:
             return (
-                placed_at + self.urgent_accept_minutes * minutes,
-                placed_at + self.urgent_complete_minutes * minutes,
+                _plus(placed_at, self.urgent_accept_minutes * minutes),
+                _plus(placed_at, self.urgent_complete_minutes * minutes),
             )
         return (
-            placed_at + self.normal_accept_minutes * minutes,
-            placed_at + self.normal_complete_minutes * minutes,
+            _plus(placed_at, self.normal_accept_minutes * minutes),
+            _plus(placed_at, self.normal_complete_minutes * minutes),
         )
+
+
+def _plus(at: dt.datetime, delta: dt.timedelta) -> dt.datetime | None:
+    """``at + delta``, or None where that is beyond the calendar."""
+    try:
+        return at + delta
+    except OverflowError:
+        return None
+
+
+def _bounded(at: dt.datetime | None) -> dt.datetime:
+    latest = DATETIME_MAX - dt.timedelta(minutes=1)
+    return latest if at is None or at > latest else at
+
+
+def _in_bounds(name: str) -> models.Q:
+    """A check constraint's condition: ``name`` is empty or within the boundary's range."""
+    return models.Q(**{f"{name}__isnull": True}) | models.Q(
+        **{f"{name}__gte": DATETIME_MIN, f"{name}__lt": DATETIME_MAX}
+    )
 
 
 class OrderStatus(models.TextChoices):
@@ -287,6 +336,17 @@ class Order(models.Model):
                 | models.Q(window_end__isnull=True)
                 | models.Q(window_start__lt=models.F("window_end")),
                 name="order_window_ordered",
+            ),
+            # No path (API, admin, import, a later app) stores a time a read cannot handle.
+            *(
+                models.CheckConstraint(condition=_in_bounds(name), name=f"order_{name}_in_range")
+                for name in (
+                    "window_start",
+                    "window_end",
+                    "accept_deadline",
+                    "complete_deadline",
+                    "created_at",
+                )
             ),
         ]
         indexes = [models.Index(fields=["community", "status"])]

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from linli.core.boundary import datetime_problem, int_problem, text_problem
 from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.core.masking import mask_address, mask_phone
 from linli.core.models import AuditLog
@@ -73,6 +74,10 @@ REASON_MAX = OrderEvent.REASON_MAX
 COMMENT_MAX = limit(Rating, "comment")
 FOLLOW_UP_NOTE_MAX = limit(FollowUp, "note")
 DISPATCH_NOTE_MAX = limit(OrderEvent, "note")
+
+# A wanted time window is about the coming year; it may have begun, but not long ago.
+WINDOW_AHEAD = dt.timedelta(days=366)
+WINDOW_BEHIND = dt.timedelta(days=1)
 
 # The order states its slots decide (the others are set by closing it).
 _SLOT_DRIVEN = (
@@ -220,8 +225,19 @@ def _lock_members(ids: Iterable[int]) -> None:
     )
 
 
+def _storable(**texts: str | None) -> None:
+    """Refuse text no column can hold (a NUL, an unpaired surrogate): callers other
+    than the API (pages, the importer, later apps) come here without its boundary."""
+    errors = {k: p for k, v in texts.items() if isinstance(v, str) and (p := text_problem(v))}
+    bad = [k for k, v in texts.items() if v is not None and not isinstance(v, str)]
+    errors.update({k: _("请输入文本。") for k in bad})
+    if errors:
+        raise InvalidInput(fields=errors)
+
+
 def _limit(value: str | None, limit: int, name: str, required: str | None = None) -> str:
     """``value`` stripped, at most ``limit`` characters; ``required`` is the message when empty."""
+    _storable(**{name: value})
     value = (value or "").strip()
     if required and not value:
         raise InvalidInput(fields={name: required})
@@ -285,6 +301,18 @@ def order_place(
     order it first created, never a second one (a unique constraint decides
     between concurrent requests).
     """
+    _storable(
+        item=item,
+        description=description,
+        address=address,
+        urgency=urgency,
+        channel=channel,
+        **{"Idempotency-Key": idempotency_key},
+    )
+    if resident_id is not None:
+        problem = int_problem(resident_id) if isinstance(resident_id, int) else _("请输入整数。")
+        if problem:
+            raise InvalidInput(fields={"resident": problem})
     idempotency_key = (idempotency_key or "").strip()
     if len(idempotency_key) > 100:
         raise InvalidInput(fields={"Idempotency-Key": _("最多 100 个字符。")})
@@ -318,8 +346,8 @@ def order_place(
         errors["channel"] = _("未知的下单渠道。")
     now = timezone.now()
     for name, value in (("window_start", window_start), ("window_end", window_end)):
-        if value is not None and timezone.is_naive(value):
-            errors[name] = _("请带上时区,例如 2026-12-01T09:00:00+08:00。")
+        if value is not None and (problem := datetime_problem(value)):
+            errors[name] = problem
     if "window_start" not in errors and "window_end" not in errors:
         if (window_start is None) != (window_end is None):
             errors["window_end" if window_end is None else "window_start"] = _(
@@ -330,6 +358,10 @@ def order_place(
                 errors["window_end"] = _("结束时间必须晚于开始时间。")
             elif window_end <= now:
                 errors["window_end"] = _("期望时间已经过去。")
+            elif window_end > now + WINDOW_AHEAD:
+                errors["window_end"] = _("期望时间最多可以约在一年以内。")
+            elif window_start < now - WINDOW_BEHIND:
+                errors["window_start"] = _("期望开始时间不能早于昨天。")
         if urgency == Urgency.SCHEDULED and window_start is None:
             errors["window_start"] = _("预约服务需要填写期望时间。")
     if lat is not None and not -90 <= lat <= 90:
@@ -730,6 +762,7 @@ def order_rate(
         errors["satisfaction"] = _("满意度必须是 1 到 5。")
     if not isinstance(resolved, bool):
         errors["resolved"] = _("请选择问题是否已解决。")
+    _storable(comment=comment)
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         errors["comment"] = _("评价最多 %(n)d 个字。") % {"n": COMMENT_MAX}

@@ -74,6 +74,8 @@ SIGTERM stops it gracefully, SIGHUP reloads the workers.
             "-",
         ]
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
+        # A sync worker serves one request at a time: its one connection may live on.
+        os.environ.setdefault("LINLI_DB_CONN_MAX_AGE", "60")
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(sys.executable, argv)
