@@ -223,7 +223,14 @@ LINLI_DISPATCH_CROSS_COMMUNITY: float | None = (
 LINLI_SWEEP_INTERVAL = int(os.environ.get("LINLI_SWEEP_INTERVAL", "60"))
 # A periodic job's run still "running" after this long is taken for dead (its
 # worker was killed), and the schedule enqueues a new one.
-LINLI_PERIODIC_STALE = int(os.environ.get("LINLI_PERIODIC_STALE", "3600"))
+# (Only for runs whose worker cannot be asked: each linli worker beats while it
+# runs, and a run whose worker stopped beating is replaced at once.)
+LINLI_PERIODIC_STALE = int(os.environ.get("LINLI_PERIODIC_STALE", "900"))
+# Each linli worker records that it is alive this often, beside its jobs; one
+# silent for LINLI_WORKER_BEAT_LOST seconds is taken for dead (its running
+# periodic job is run again by another worker).
+LINLI_WORKER_BEAT_SECONDS = float(os.environ.get("LINLI_WORKER_BEAT_SECONDS", "5"))
+LINLI_WORKER_BEAT_LOST = int(os.environ.get("LINLI_WORKER_BEAT_LOST", "30"))
 
 
 # === Production: `linli serve` behind a reverse proxy ========================

@@ -10,12 +10,21 @@ transaction as the enqueue (the database backend stores jobs in the same
 database), so however many workers start or finish runs, exactly one run of
 each periodic job is pending. A run enqueued by hand (``task.enqueue()``) is
 not the scheduled one and does not reschedule.
+
+A worker killed in the middle of a run leaves it RUNNING for ever. ``ensure``
+takes such a run for dead, and enqueues a new one, once the worker that
+took it has stopped beating (``alive``, which ``linli worker`` passes: each
+worker records its own heartbeat while it runs) -- or, when nobody can say,
+once it has been running for ``LINLI_PERIODIC_STALE`` seconds. Every
+periodic job is idempotent (each order swept under its lock and re-checked,
+each delivery claimed by one conditional update), so the rare second run of
+a slow one is harmless.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,8 +43,16 @@ def _locked(task: Task[Any, Any], every: float | None = None) -> PeriodicJob:
     return PeriodicJob.objects.select_for_update().get(task_path=task.module_path)
 
 
-def _pending(task: Task[Any, Any], result_id: str) -> TaskResult[Any] | None:
-    """The run of that id, if it has yet to finish (a run stuck for long counts as dead)."""
+Alive = Callable[[str], bool | None]
+
+
+def _pending(
+    task: Task[Any, Any], result_id: str, alive: Alive | None = None
+) -> TaskResult[Any] | None:
+    """The run of that id, if it has yet to finish and its worker lives.
+
+    ``alive(worker_id)``: True or False when the caller knows, None when not.
+    """
     if not result_id:
         return None
     try:
@@ -45,22 +62,31 @@ def _pending(task: Task[Any, Any], result_id: str) -> TaskResult[Any] | None:
     if result.status == TaskResultStatus.READY:
         return result
     if result.status == TaskResultStatus.RUNNING:
+        known = alive(result.worker_ids[-1]) if alive and result.worker_ids else None
+        if known is not None:
+            return result if known else None
         stale = timezone.now() - dt.timedelta(seconds=settings.LINLI_PERIODIC_STALE)
         if result.started_at is None or result.started_at > stale:
             return result
     return None
 
 
-def ensure(task: Task[Any, Any], every: float, first_run_at: dt.datetime | None = None) -> str:
+def ensure(
+    task: Task[Any, Any],
+    every: float,
+    first_run_at: dt.datetime | None = None,
+    alive: Alive | None = None,
+) -> str:
     """Make sure one run of ``task`` is pending, every ``every`` seconds from now on; its id.
 
-    A pending run is kept (its time too); without one, a run is enqueued
+    A pending run is kept (its time too); without one -- or when the one
+    pending was taken by a worker that died (``alive``) -- a run is enqueued
     for ``first_run_at`` (default: now).
     """
     with transaction.atomic():
         job = _locked(task, every)
         job.every = every
-        pending = _pending(task, job.pending_result_id)
+        pending = _pending(task, job.pending_result_id, alive)
         if pending is None:
             at = first_run_at or timezone.now()
             job.pending_result_id = task.using(run_after=at).enqueue().id

@@ -39,6 +39,18 @@ def worker_beat(worker_id: str) -> None:
     )
 
 
+def worker_alive(worker_id: str) -> bool | None:
+    """Whether worker ``worker_id`` beat recently; None for a worker that never beat
+    (an id no ``linli worker`` of ours recorded)."""
+    beat = WorkerHeartbeat.objects.filter(worker_id=worker_id[:64]).values_list(
+        "beat_at", flat=True
+    )
+    last = beat.first()
+    if last is None:
+        return None
+    return last > timezone.now() - dt.timedelta(seconds=settings.LINLI_WORKER_BEAT_LOST)
+
+
 def check_database() -> str | None:
     try:
         with connection.cursor() as cursor:

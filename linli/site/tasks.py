@@ -21,6 +21,8 @@ def worker_heartbeat(context: TaskContext) -> str:
     """Periodic: the worker that runs it records that it is alive and taking jobs
     from the queue (what /readyz reads)."""
     with periodic.scheduled(context):
-        worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        # The id db_worker runs under (linli worker's own beats use it too).
+        ids = context.task_result.worker_ids
+        worker_id = ids[-1] if ids else f"{socket.gethostname()}-{os.getpid()}"
         worker_beat(worker_id)
         return worker_id

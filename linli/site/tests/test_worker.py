@@ -201,3 +201,26 @@ def test_a_notification_is_delivered_by_the_worker(
     assert [body["kind"] for _s, body, _h in gateway.posts] == ["order_placed"]
     assert f"#{order.pk}" in gateway.posts[0][1]["text"]
     assert Delivery.objects.get().status == "sent"
+
+
+def test_a_run_taken_by_a_worker_that_stopped_beating_is_run_again(cast: Cast) -> None:
+    """A worker killed mid-run leaves it RUNNING: once its heartbeat is old, the
+    schedule puts a new run in its place; a live worker's run is kept."""
+    from linli.site.health import worker_alive, worker_beat
+
+    first = periodic.ensure(sweep_deadlines, 120)
+    DBTaskResult.objects.filter(id=first).update(
+        status=TaskResultStatus.RUNNING, started_at=timezone.now(), worker_ids=["host-1"]
+    )
+    worker_beat("host-1")
+    assert periodic.ensure(sweep_deadlines, 120, alive=worker_alive) == first  # alive: kept
+    lost = timezone.now() - dt.timedelta(seconds=settings.LINLI_WORKER_BEAT_LOST + 1)
+    WorkerHeartbeat.objects.filter(worker_id="host-1").update(beat_at=lost)
+    second = periodic.ensure(sweep_deadlines, 120, alive=worker_alive)
+    assert second != first
+    assert periodic.next_run(sweep_deadlines).id == second
+    # A run whose worker never beat (not ours to ask) waits for LINLI_PERIODIC_STALE.
+    DBTaskResult.objects.filter(id=second).update(
+        status=TaskResultStatus.RUNNING, started_at=timezone.now(), worker_ids=["elsewhere"]
+    )
+    assert periodic.ensure(sweep_deadlines, 120, alive=worker_alive) == second

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
+import socket
+import threading
 from typing import Any
 
+from django import db
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser, DjangoHelpFormatter
@@ -18,6 +22,7 @@ from linli.dispatch.tasks import auto_dispatch_task
 from linli.notify import periodic
 from linli.notify.tasks import deliver_due
 from linli.orders.tasks import sweep_deadlines
+from linli.site.health import worker_alive, worker_beat
 from linli.site.tasks import beat_every, worker_heartbeat
 
 
@@ -39,6 +44,34 @@ class _Stamped(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
         return f"{stamp} {record.getMessage()}"
+
+
+class _Supervisor(threading.Thread):
+    """Beside db_worker, in the same process: every LINLI_WORKER_BEAT_SECONDS it
+    records that this worker is alive and makes sure each periodic job has a
+    run pending -- a new one when the run pending was taken by a worker that
+    has stopped beating (killed in the middle of it)."""
+
+    def __init__(self, worker_id: str, jobs: list[tuple[Task[Any, Any], float]]) -> None:
+        super().__init__(name="linli-supervisor", daemon=True)
+        self.worker_id, self.jobs = worker_id, jobs
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        log = logging.getLogger("linli.jobs")
+        while not self.stopped.wait(float(settings.LINLI_WORKER_BEAT_SECONDS)):
+            try:
+                worker_beat(self.worker_id)
+                for task, every in self.jobs:
+                    periodic.ensure(task, every, alive=worker_alive)
+            except Exception:  # the database is away: try again on the next beat
+                log.exception("worker %s could not beat", self.worker_id)
+            finally:
+                db.connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=10)
 
 
 class Command(BaseCommand):
@@ -112,7 +145,7 @@ aborts it.
         parser.add_argument(
             "--worker-id",
             default=None,
-            help="unique id of this worker among all workers (default: random)",
+            help="unique id of this worker among all workers (default: host-pid)",
         )
 
     def periodic_jobs(self, interval: float) -> list[tuple[Task[Any, Any], float]]:
@@ -132,8 +165,10 @@ aborts it.
             settings.LINLI_SWEEP_INTERVAL if opts["interval"] is None else opts["interval"]
         )
         jobs = self.periodic_jobs(interval)
+        worker_id = opts["worker_id"] or f"{socket.gethostname()}-{os.getpid()}"
+        worker_beat(worker_id)
         for task, every in jobs:
-            periodic.ensure(task, every)
+            periodic.ensure(task, every, alive=worker_alive)
             if opts["once"] and not periodic.is_due(task):
                 # The scheduled run is later: --once runs the job now as well.
                 task.enqueue()
@@ -150,10 +185,10 @@ aborts it.
             str(0 if opts["once"] else opts["poll"]),
             "--no-reload",
         ]
-        if opts["worker_id"]:
-            worker += ["--worker-id", opts["worker_id"]]
+        worker += ["--worker-id", worker_id]
         if opts["once"]:
             worker += ["--batch", "--no-startup-delay"]
+        supervisor = None if opts["once"] else _Supervisor(worker_id, jobs)
         handler = logging.StreamHandler(self.stdout)
         handler.setFormatter(_Stamped())
         jobs_log = logging.getLogger("linli.jobs")
@@ -164,8 +199,12 @@ aborts it.
         # running job, then stop); they are put back when it returns.
         saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
+            if supervisor is not None:
+                supervisor.start()
             call_command("db_worker", *worker, verbosity=opts["verbosity"], stdout=self.stdout)
         finally:
+            if supervisor is not None:
+                supervisor.stop()
             jobs_log.removeHandler(handler)
             jobs_log.propagate = propagate
             for sig, h in saved.items():
