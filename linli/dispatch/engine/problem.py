@@ -213,43 +213,55 @@ class _Problem:
             total += self.w.cross_community * cross
         return total, km, cross
 
-    def breakdowns(self, s: np.ndarray, m: np.ndarray) -> list[dict[str, Any]]:
-        """Human-checkable cost breakdowns for pair arrays."""
+    def breakdowns(
+        self,
+        s: np.ndarray,
+        m: np.ndarray,
+        costs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Human-checkable cost breakdowns for pair arrays (``costs``: what
+        :meth:`cost` returns for them, when the caller has it)."""
         w, mem = self.w, self.members
-        total, km, cross = self.cost(s, m)
+        total, km, cross = costs if costs is not None else self.cost(s, m)
+        load, week = mem.load[m], mem.week_load[m]
         rating_used = self.index.rating_used[m]
         raw = mem.rating[m]
         penalty = w.cross_community or 0.0
-        out = []
-        for t, d, c, load, cap, week, ru, rr in zip(
-            total.tolist(),
+        # each term as a column, then one dict per pair
+        columns = zip(
             km.tolist(),
-            cross.tolist(),
-            mem.load[m].tolist(),
+            load.tolist(),
             mem.cap[m].tolist(),
-            mem.week_load[m].tolist(),
+            week.tolist(),
+            [None if math.isnan(r) else r for r in raw.tolist()],
             rating_used.tolist(),
-            raw.tolist(),
+            cross.tolist(),
+            (w.per_km * km).tolist(),
+            (w.load * load).tolist(),
+            (w.week_load * week).tolist(),
+            (w.rating * (5.0 - rating_used)).tolist(),
+            np.where(cross, penalty, 0.0).tolist(),
+            total.tolist(),
             strict=True,
-        ):
-            out.append(
-                {
-                    "distance_km": d,
-                    "load": load,
-                    "cap": cap,
-                    "week_load": week,
-                    "rating": None if math.isnan(rr) else rr,
-                    "rating_used": ru,
-                    "cross_community": bool(c),
-                    "cost_distance": w.per_km * d,
-                    "cost_load": w.load * load,
-                    "cost_week_load": w.week_load * week,
-                    "cost_rating": w.rating * (5.0 - ru),
-                    "cost_cross_community": penalty if c else 0.0,
-                    "total": t,
-                }
-            )
-        return out
+        )
+        return [
+            {
+                "distance_km": d,
+                "load": ld,
+                "cap": cap,
+                "week_load": wk,
+                "rating": rr,
+                "rating_used": ru,
+                "cross_community": c,
+                "cost_distance": cd,
+                "cost_load": cl,
+                "cost_week_load": cw,
+                "cost_rating": cr,
+                "cost_cross_community": cc,
+                "total": t,
+            }
+            for d, ld, cap, wk, rr, ru, c, cd, cl, cw, cr, cc, t in columns
+        ]
 
     def big(self) -> float:
         """Cost of leaving a slot unassigned: exceeds n_slots x (largest
@@ -323,15 +335,19 @@ def _build_plan(
     m_idx = slot_member[s_idx]
     assignments: list[Assignment] = []
     if len(s_idx):
-        total, dist, _ = prob.cost(s_idx, m_idx)
+        costs = prob.cost(s_idx, m_idx)
+        total, dist, _ = costs
         cost[s_idx] = total
         km[s_idx] = dist
-        slot_ids = prob.slots.id[s_idx].tolist()
-        member_ids = prob.members.id[m_idx].tolist()
-        for sid, mid, c, bd in zip(
-            slot_ids, member_ids, total.tolist(), prob.breakdowns(s_idx, m_idx), strict=True
-        ):
-            assignments.append(Assignment(sid, mid, c, bd))
+        assignments = list(
+            map(
+                Assignment,
+                prob.slots.id[s_idx].tolist(),
+                prob.members.id[m_idx].tolist(),
+                total.tolist(),
+                prob.breakdowns(s_idx, m_idx, costs),
+            )
+        )
     unassigned = []
     for s in np.flatnonzero(slot_member < 0).tolist():
         reason, detail = prob.explain(s)
