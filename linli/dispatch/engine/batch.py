@@ -72,7 +72,7 @@ def assign(
     weights: Weights | None = None,
     *,
     excluded: Iterable[tuple[int, int]] = (),
-    k: int = 8,
+    k: int = 10,
     index: MemberIndex | None = None,
     reach: int = 128,
     rings: int = 8,

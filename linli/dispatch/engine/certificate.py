@@ -84,6 +84,9 @@ class _Checker:
         self.rounds = 0  # passes run
         self.keys = np.empty(0, dtype=np.int64)  # watched pairs s * M + m, sorted
         self.cost = np.empty(0)
+        # the same pairs split (kept beside the keys: no division per round)
+        self.ws = np.empty(0, dtype=np.int64)
+        self.wm = np.empty(0, dtype=np.int64)
         self._new_keys: list[np.ndarray] = []
         self._new_cost: list[np.ndarray] = []
 
@@ -136,8 +139,12 @@ class _Checker:
         if len(self.keys):
             fresh = self.keys[np.minimum(pos, len(self.keys) - 1)] != newk
         # both sorted: inserting keeps the store sorted without a full sort
-        self.keys = np.insert(self.keys, pos[fresh], newk[fresh])
-        self.cost = np.insert(self.cost, pos[fresh], newc[fresh])
+        at, newk = pos[fresh], newk[fresh]
+        news, newm = np.divmod(newk, self.prob.M)
+        self.keys = np.insert(self.keys, at, newk)
+        self.cost = np.insert(self.cost, at, newc[fresh])
+        self.ws = np.insert(self.ws, at, news)
+        self.wm = np.insert(self.wm, at, newm)
 
     def run(
         self,
@@ -207,7 +214,7 @@ class _Checker:
 
         # 1. Every watched pair of the slots to check, exactly.
         if len(self.keys):
-            ws, wm = np.divmod(self.keys, M)
+            ws, wm = self.ws, self.wm
             if check.all():
                 violations(ws, wm, self.cost, fresh=False)
             else:
@@ -287,6 +294,7 @@ class _Checker:
             keep = np.ones(len(self.keys), dtype=bool)
             keep[pos[self.keys[pos] == joined]] = False
             self.keys, self.cost = self.keys[keep], self.cost[keep]
+            self.ws, self.wm = self.ws[keep], self.wm[keep]
         touched = _unique_sorted(new_s)
         self._last = (pi_s.copy(), pi_m.copy(), touched)
         return new_s, new_m, new_r, touched

@@ -29,10 +29,6 @@ def _km_chord(km: np.ndarray) -> np.ndarray:
     return 2.0 * np.sin(np.clip(km / (2.0 * EARTH_RADIUS_KM), 0.0, np.pi / 2))
 
 
-def _xyz_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return _chord_km(np.sqrt(((a - b) ** 2).sum(axis=-1)))
-
-
 def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
     """Great-circle distance in km (vectorised haversine formula)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)

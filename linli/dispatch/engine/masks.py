@@ -91,7 +91,31 @@ def window_mask(start: dt.datetime, end: dt.datetime) -> np.ndarray:
 
 def masks_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise "do the hour masks intersect" for broadcastable ``(..., 3)``."""
-    overlap: np.ndarray = np.bitwise_and(a, b).any(axis=-1)
+    a, b = np.asarray(a), np.asarray(b)
+    # word by word: far faster than ``(a & b).any(axis=-1)`` on long arrays
+    acc = np.bitwise_and(a[..., 0], b[..., 0])
+    for word in range(1, MASK_WORDS):
+        acc |= np.bitwise_and(a[..., word], b[..., word])
+    overlap: np.ndarray = acc != 0
+    return overlap
+
+
+def _mask_columns(masks: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The words of ``(n, 3)`` masks as contiguous arrays (fast gathers)."""
+    return tuple(np.ascontiguousarray(masks[:, word]) for word in range(MASK_WORDS))
+
+
+def _overlap_at(
+    a: tuple[np.ndarray, ...], ia: np.ndarray, b: tuple[np.ndarray, ...], ib: np.ndarray
+) -> np.ndarray:
+    """``masks_overlap(A[ia], B[ib])`` for masks given by :func:`_mask_columns`."""
+    acc = np.take(a[0], ia)
+    acc &= np.take(b[0], ib)
+    for word in range(1, MASK_WORDS):
+        part = np.take(a[word], ia)
+        part &= np.take(b[word], ib)
+        acc |= part
+    overlap: np.ndarray = acc != 0
     return overlap
 
 

@@ -38,32 +38,37 @@ def _spfa(
     an optimal flow).  With it, None means "not settled within max_rounds":
     maybe a negative cycle, i.e. the flow may not be optimal.  Returns
     (distances or None, rounds used)."""
-    order = np.argsort(tail, kind="stable")
-    tail, head, cost = tail[order], head[order], cost[order]
+    counts = np.bincount(tail, minlength=n)
+    # (the order within a node's arcs does not matter: 16-bit keys sort by radix)
+    order = np.argsort(tail.astype(np.uint16) if n <= 1 << 16 else tail, kind="stable")
+    head, cost = head[order], cost[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(tail, minlength=n), out=indptr[1:])
+    np.cumsum(counts, out=indptr[1:])
     if start is None:
         dist = np.zeros(n)
-        frontier = np.flatnonzero(np.bincount(tail, minlength=n))
+        frontier = np.flatnonzero(counts)
     else:
         dist = start.copy()
+        tail = tail[order]
         frontier = _unique_sorted(tail[dist[tail] + cost < dist[head] - eps])
     mark = np.zeros(n, dtype=bool)
     for rounds in range(n + 1 if max_rounds is None else min(n + 1, max_rounds)):
         if not len(frontier):
             return dist, rounds
-        starts = indptr[frontier]
-        lens = indptr[frontier + 1] - starts
-        total = int(lens.sum())
+        lens = counts[frontier]
+        ends = np.cumsum(lens)
+        total = int(ends[-1])
         if not total:
             return dist, rounds
-        arc = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
-        cand = dist[tail[arc]] + cost[arc]
+        arc = np.repeat(indptr[frontier] - (ends - lens), lens)
+        arc += np.arange(total)
+        cand = np.repeat(dist[frontier], lens)
+        cand += cost[arc]
         h = head[arc]
         better = cand < dist[h] - eps
-        if not better.any():
-            return dist, rounds
         h, cand = h[better], cand[better]
+        if not len(h):
+            return dist, rounds
         np.minimum.at(dist, h, cand)
         mark[h] = True
         frontier = np.flatnonzero(mark)

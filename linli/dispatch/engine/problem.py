@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from linli.dispatch.engine.geometry import _chord_km, _unit_xyz, _xyz_km
-from linli.dispatch.engine.masks import masks_overlap
+from linli.dispatch.engine.geometry import _chord_km, _unit_xyz
+from linli.dispatch.engine.masks import _mask_columns, _overlap_at, masks_overlap
 from linli.dispatch.engine.model import (
     Assignment,
     MemberArrays,
@@ -48,6 +48,9 @@ class MemberIndex:
         self.weights = weights
         self.cross_allowed = weights.cross_community is not None
         self.xyz = _unit_xyz(members.lat, members.lon)
+        # per-coordinate / per-word copies: pair math gathers from them
+        self.xyz_cols = tuple(np.ascontiguousarray(self.xyz[:, i]) for i in range(3))
+        self.avail_cols = _mask_columns(members.availability)
         self.remaining = np.maximum(members.cap - members.load, 0)
         self.term, self.rating_used = _member_terms(members, weights)
         self._trees: dict[tuple[int, int], tuple[cKDTree | None, np.ndarray, float]] = {}
@@ -114,6 +117,8 @@ class _Problem:
         self.S = len(slots)
         self.M = len(members)
         self.slot_xyz = _unit_xyz(slots.lat, slots.lon)
+        self.slot_xyz_cols = tuple(np.ascontiguousarray(self.slot_xyz[:, i]) for i in range(3))
+        self.window_cols = _mask_columns(slots.window)
         # Compact order numbers so (order, member) pairs fit one int64 key.
         self.orders, self.slot_order = np.unique(slots.order_id, return_inverse=True)
         self.slot_order = self.slot_order.astype(np.int64)
@@ -182,7 +187,7 @@ class _Problem:
         every member comes from its slot's tree, so skill, capacity and
         community hold already."""
         mem, sl = self.members, self.slots
-        ok = masks_overlap(sl.window[s], mem.availability[m])
+        ok = _overlap_at(self.window_cols, s, self.index.avail_cols, m)
         if not in_key:
             bit = np.left_shift(np.uint64(1), sl.skill[s].astype(np.uint64))
             ok &= (mem.skills[m] & bit) != 0
@@ -194,49 +199,69 @@ class _Problem:
 
     def cost(self, s: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(total cost, km, crosses community) for pair arrays."""
-        km = _xyz_km(self.slot_xyz[s], self.index.xyz[m])
+        a, b = self.slot_xyz_cols, self.index.xyz_cols
+        d2 = np.take(a[0], s) - np.take(b[0], m)
+        d2 *= d2
+        for i in (1, 2):
+            di = np.take(a[i], s) - np.take(b[i], m)
+            di *= di
+            d2 += di
+        km = _chord_km(np.sqrt(d2, out=d2))
         cross = self.slots.community[s] != self.members.community[m]
-        penalty = self.w.cross_community or 0.0
-        total = self.w.per_km * km + self.index.term[m] + penalty * cross
+        total = self.w.per_km * km + self.index.term[m]
+        if self.w.cross_community:
+            total += self.w.cross_community * cross
         return total, km, cross
 
-    def breakdowns(self, s: np.ndarray, m: np.ndarray) -> list[dict[str, Any]]:
-        """Human-checkable cost breakdowns for pair arrays."""
+    def breakdowns(
+        self,
+        s: np.ndarray,
+        m: np.ndarray,
+        costs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Human-checkable cost breakdowns for pair arrays (``costs``: what
+        :meth:`cost` returns for them, when the caller has it)."""
         w, mem = self.w, self.members
-        total, km, cross = self.cost(s, m)
+        total, km, cross = costs if costs is not None else self.cost(s, m)
+        load, week = mem.load[m], mem.week_load[m]
         rating_used = self.index.rating_used[m]
         raw = mem.rating[m]
         penalty = w.cross_community or 0.0
-        out = []
-        for t, d, c, load, cap, week, ru, rr in zip(
-            total.tolist(),
+        # each term as a column, then one dict per pair
+        columns = zip(
             km.tolist(),
-            cross.tolist(),
-            mem.load[m].tolist(),
+            load.tolist(),
             mem.cap[m].tolist(),
-            mem.week_load[m].tolist(),
+            week.tolist(),
+            [None if math.isnan(r) else r for r in raw.tolist()],
             rating_used.tolist(),
-            raw.tolist(),
+            cross.tolist(),
+            (w.per_km * km).tolist(),
+            (w.load * load).tolist(),
+            (w.week_load * week).tolist(),
+            (w.rating * (5.0 - rating_used)).tolist(),
+            np.where(cross, penalty, 0.0).tolist(),
+            total.tolist(),
             strict=True,
-        ):
-            out.append(
-                {
-                    "distance_km": d,
-                    "load": load,
-                    "cap": cap,
-                    "week_load": week,
-                    "rating": None if math.isnan(rr) else rr,
-                    "rating_used": ru,
-                    "cross_community": bool(c),
-                    "cost_distance": w.per_km * d,
-                    "cost_load": w.load * load,
-                    "cost_week_load": w.week_load * week,
-                    "cost_rating": w.rating * (5.0 - ru),
-                    "cost_cross_community": penalty if c else 0.0,
-                    "total": t,
-                }
-            )
-        return out
+        )
+        return [
+            {
+                "distance_km": d,
+                "load": ld,
+                "cap": cap,
+                "week_load": wk,
+                "rating": rr,
+                "rating_used": ru,
+                "cross_community": c,
+                "cost_distance": cd,
+                "cost_load": cl,
+                "cost_week_load": cw,
+                "cost_rating": cr,
+                "cost_cross_community": cc,
+                "total": t,
+            }
+            for d, ld, cap, wk, rr, ru, c, cd, cl, cw, cr, cc, t in columns
+        ]
 
     def big(self) -> float:
         """Cost of leaving a slot unassigned: exceeds n_slots x (largest
@@ -310,15 +335,19 @@ def _build_plan(
     m_idx = slot_member[s_idx]
     assignments: list[Assignment] = []
     if len(s_idx):
-        total, dist, _ = prob.cost(s_idx, m_idx)
+        costs = prob.cost(s_idx, m_idx)
+        total, dist, _ = costs
         cost[s_idx] = total
         km[s_idx] = dist
-        slot_ids = prob.slots.id[s_idx].tolist()
-        member_ids = prob.members.id[m_idx].tolist()
-        for sid, mid, c, bd in zip(
-            slot_ids, member_ids, total.tolist(), prob.breakdowns(s_idx, m_idx), strict=True
-        ):
-            assignments.append(Assignment(sid, mid, c, bd))
+        assignments = list(
+            map(
+                Assignment,
+                prob.slots.id[s_idx].tolist(),
+                prob.members.id[m_idx].tolist(),
+                total.tolist(),
+                prob.breakdowns(s_idx, m_idx, costs),
+            )
+        )
     unassigned = []
     for s in np.flatnonzero(slot_member < 0).tolist():
         reason, detail = prob.explain(s)
