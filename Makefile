@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint test-deps clean
+.PHONY: run test fuzz lint test-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test-deps:
 
 test: $(VENV)/.dev-installed test-deps
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+# schemathesis against the API (SQLite, or the DATABASE_URL given); a few minutes.
+fuzz: $(VENV)/.dev-installed
+	$(BIN)/python scripts/fuzz-api
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -67,9 +67,17 @@ PYDANTIC_MESSAGES = {
     "string_too_short": lambda ctx: _("至少 %(n)s 个字符。") % {"n": ctx.get("min_length")},
     "int_parsing": lambda ctx: _("请输入整数。"),
     "int_type": lambda ctx: _("请输入整数。"),
+    "int_from_float": lambda ctx: _("请输入整数。"),
+    "float_type": lambda ctx: _("请输入数字。"),
+    "float_parsing": lambda ctx: _("请输入数字。"),
+    "bool_type": lambda ctx: _("请输入 true 或 false。"),
+    "bool_parsing": lambda ctx: _("请输入 true 或 false。"),
     "string_type": lambda ctx: _("请输入文本。"),
     "datetime_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期时间。"),
     "datetime_from_date_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期时间。"),
+    "date_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期,例如 1944-03-05。"),
+    "date_from_datetime_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期,例如 1944-03-05。"),
+    "date_from_datetime_inexact": lambda ctx: _("请输入 ISO 8601 格式的日期,例如 1944-03-05。"),
     "literal_error": lambda ctx: (
         _("取值必须是 %(expected)s 之一。") % {"expected": ctx.get("expected")}
     ),

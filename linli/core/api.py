@@ -6,7 +6,7 @@ from ninja import Field, Router, Schema, Status
 
 from linli.core.errors import AppError
 from linli.core.ratelimit import by_ip, rate_limited, setting
-from linli.core.schemas import ErrorOut
+from linli.core.schemas import API_POST, errors
 from linli.core.services import token_issue, token_revoke
 
 router = Router(tags=["auth"])
@@ -31,9 +31,7 @@ class Unauthorized(AppError):
     code = "unauthorized"
 
 
-@router.post(
-    "/auth/token", auth=None, response={200: TokenOut, 400: ErrorOut, 401: ErrorOut, 429: ErrorOut}
-)
+@router.post("/auth/token", auth=None, response={200: TokenOut, **errors(*API_POST, 401, 429)})
 @rate_limited("token", rate=setting("LINLI_RATE_TOKEN"), key=by_ip)
 def token_create(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     """Exchange a username and password for a bearer token."""
@@ -45,7 +43,7 @@ def token_create(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     return {"token": token_issue(user=user)}
 
 
-@router.delete("/auth/token", response={204: None, 401: ErrorOut})
+@router.delete("/auth/token", response={204: None, **errors(400, 401)})
 def token_delete(request: HttpRequest) -> Status:
     """Revoke the token this request was made with."""
     token_revoke(key=request.headers.get("Authorization", "").partition(" ")[2])

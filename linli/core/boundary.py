@@ -194,7 +194,12 @@ class InputBoundaryMiddleware:
                 status = response.status_code
                 if status >= 500:
                     return response  # the request log's handler answers 500s in the shape
-                response = api_error(status, CODES.get(status, "error"), _message(status))
+                reshaped = api_error(status, CODES.get(status, "error"), _message(status))
+                # A 405 says which methods the endpoint takes (RFC 9110), a 429 when to retry.
+                for header in ("Allow", "Retry-After"):
+                    if header in response:
+                        reshaped[header] = response[header]
+                response = reshaped
         return response
 
     def refuse(self, request: HttpRequest) -> HttpResponse | None:

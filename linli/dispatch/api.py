@@ -2,11 +2,12 @@
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import StrictBool
 
 from linli.core.errors import InvalidInput
 from linli.core.http import AuthedRequest
 from linli.core.pagination import LazyMap
-from linli.core.schemas import ErrorOut, TeamRef
+from linli.core.schemas import API_POST, TeamRef, errors
 from linli.dispatch.services import BatchPlan, batch_dispatch, suggestions_for_order
 from linli.network.models import Center
 from linli.orders.load import member_load
@@ -37,21 +38,37 @@ class SlotSuggestionsOut(Schema):
     reason_text: str
 
 
+# How many candidates a slot's suggestions may list.
+K_MIN, K_MAX = 1, 20
+
+
+class SuggestionsQuery(Schema):
+    # The range is in the OpenAPI; the endpoint checks it (one sentence for both ends).
+    k: int = Field(
+        5,
+        description=f"Candidates per slot, {K_MIN} to {K_MAX}.",
+        json_schema_extra={"minimum": K_MIN, "maximum": K_MAX},
+    )
+
+
 def _member(m: Member) -> dict:
     return {"id": m.pk, "name": m.name, "username": m.user.username, "team": m.team.name}
 
 
 @router.get(
     "/orders/{order_id}/suggestions",
-    response={200: list[SlotSuggestionsOut], 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: list[SlotSuggestionsOut], **errors(400, 401, 403, 404)},
 )
-def suggestions(request: AuthedRequest, order_id: int, k: int = 5) -> list[dict]:
+def suggestions(
+    request: AuthedRequest, order_id: int, params: Query[SuggestionsQuery]
+) -> list[dict]:
     """The top members for each open slot of an order, each with reasons in words.
 
     An open slot nobody can take carries a ``reason`` (no_skill, all_at_capacity,
     none_available, excluded, other_community) and its explanation.
     """
-    if not 1 <= k <= 20:
+    k = params.k
+    if not K_MIN <= k <= K_MAX:
         raise InvalidInput(fields={"k": _("请填 1 到 20 之间的整数。")})
     return [
         {
@@ -76,7 +93,7 @@ class BatchIn(Schema):
     community: str | None = Field(
         None, description="community center code; omit for the whole city (city admin)"
     )
-    dry_run: bool = True
+    dry_run: StrictBool = True
 
 
 class PlannedOut(Schema):
@@ -143,7 +160,7 @@ def batch_out(plan: BatchPlan) -> dict:
 
 @router.post(
     "/dispatch/batch",
-    response={200: BatchOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: BatchOut, **errors(*API_POST, 401, 403, 404)},
 )
 def batch(request: AuthedRequest, payload: BatchIn) -> dict:
     """Assign every open slot of a community (or the city) at the least total distance and load.
@@ -193,7 +210,7 @@ class MemberPage(LazyMap):
 @router.get(
     "/members",
     tags=["teams"],
-    response={200: list[MemberOut], 401: ErrorOut, 403: ErrorOut},
+    response={200: list[MemberOut], **errors(400, 401, 403)},
 )
 @paginate(LimitOffsetPagination)
 def members(request: AuthedRequest, filters: Query[MemberFilters]) -> list[dict[str, object]]:

@@ -2,7 +2,7 @@
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from linli.core.schemas import ErrorOut
+from linli.core.schemas import errors
 from linli.network.selectors import CenterNode, center_tree
 
 router = Router(tags=["network"])
@@ -48,7 +48,7 @@ def _node(node: CenterNode) -> dict[str, object]:
     }
 
 
-@router.get("/centers", response={200: list[CenterOut], 401: ErrorOut})
+@router.get("/centers", response={200: list[CenterOut], **errors(400, 401)})
 def centers(request: HttpRequest) -> list[dict[str, object]]:
     """The service network as a tree: city → community → neighbourhood / business district."""
     return [_node(n) for n in center_tree()]

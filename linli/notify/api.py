@@ -8,7 +8,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from linli.core.http import AuthedRequest
 from linli.core.pagination import LazyMap
-from linli.core.schemas import ErrorOut
+from linli.core.schemas import API_POST, errors
 from linli.notify import selectors, services
 from linli.notify.models import Notification
 
@@ -47,7 +47,7 @@ def _out(n: Notification, language: str) -> dict[str, object]:
     }
 
 
-@router.get("/notifications", response={200: list[NotificationOut], 400: ErrorOut, 401: ErrorOut})
+@router.get("/notifications", response={200: list[NotificationOut], **errors(400, 401)})
 @paginate(LimitOffsetPagination)
 def notifications(request: AuthedRequest, filters: Query[InboxFilters]) -> LazyMap:
     """The caller's notifications, newest first (only their own, whatever their role)."""
@@ -57,13 +57,13 @@ def notifications(request: AuthedRequest, filters: Query[InboxFilters]) -> LazyM
     )
 
 
-@router.get("/notifications/unread", response={200: UnreadOut, 401: ErrorOut})
+@router.get("/notifications/unread", response={200: UnreadOut, **errors(400, 401)})
 def unread(request: AuthedRequest) -> dict[str, int]:
     """How many of the caller's notifications are unread (the top bar's count)."""
     return {"unread": selectors.unread_count(request.user)}
 
 
-@router.post("/notifications/read-all", response={200: MarkedOut, 401: ErrorOut})
+@router.post("/notifications/read-all", response={200: MarkedOut, **errors(*API_POST, 401)})
 def read_all(request: AuthedRequest) -> dict[str, int]:
     """Mark every unread notification of the caller read; how many were."""
     return {"marked": services.notifications_read_all(actor=request.user)}
@@ -71,7 +71,7 @@ def read_all(request: AuthedRequest) -> dict[str, int]:
 
 @router.post(
     "/notifications/{notification_id}/read",
-    response={200: NotificationOut, 401: ErrorOut, 404: ErrorOut},
+    response={200: NotificationOut, **errors(*API_POST, 401, 404)},
 )
 def read(request: AuthedRequest, notification_id: int) -> dict[str, object]:
     """Mark one of the caller's notifications read; another person's is a 404."""

@@ -9,18 +9,20 @@ the order's current state does not allow it.
 """
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import ConfigDict, StrictBool, StrictFloat, StrictInt
 
 from linli.core.errors import InvalidInput
 from linli.core.http import AuthedRequest
 from linli.core.models import User
 from linli.core.pagination import LazyMap
 from linli.core.ratelimit import limit_order_place
-from linli.core.schemas import CommunityRef, ErrorOut, SaneDateTime
+from linli.core.schemas import API_POST, CommunityRef, NotBlank, SaneDateTime, errors
 from linli.orders import selectors, services
 from linli.orders.models import (
     Channel,
@@ -38,7 +40,8 @@ from linli.orders.permissions import MEMBER_ACTION_NAMES, ORDER_ACTION_NAMES, ac
 
 router = Router(tags=["orders"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+# A transition: bad input, no token, a role that may not, no such order, a state that does not allow it.
+ERRORS = errors(*API_POST, 401, 403, 404, 409)
 
 # --- catalog -------------------------------------------------------------------
 
@@ -104,7 +107,7 @@ def catalog_item_out(i: ServiceItem) -> dict[str, object]:
     }
 
 
-@router.get("/catalog", response={200: list[CatalogItemOut], 401: ErrorOut}, tags=["catalog"])
+@router.get("/catalog", response={200: list[CatalogItemOut], **errors(400, 401)}, tags=["catalog"])
 def catalog(request: AuthedRequest) -> list[dict[str, object]]:
     """Active service items for the caller's community: the fixed ones and its optional ones.
 
@@ -373,17 +376,17 @@ class OrderIn(Schema):
         None, description="ISO 8601 with an offset; the window ends within a year."
     )
     window_end: SaneDateTime | None = Field(None, description="ISO 8601 with an offset.")
-    resident: int | None = Field(
+    resident: StrictInt | None = Field(
         None, description="Required when a dispatcher or a guardian orders for someone."
     )
     address: str | None = Field(
         None, max_length=limit(Order, "address"), description="Default: the resident's."
     )
-    lat: float | None = None
-    lon: float | None = None
+    lat: StrictFloat | None = None
+    lon: StrictFloat | None = None
 
 
-@router.post("/orders", response={201: OrderOut, **ERRORS})
+@router.post("/orders", response={201: OrderOut, **ERRORS, **errors(429)})
 @limit_order_place
 def order_create(
     request: AuthedRequest,
@@ -426,7 +429,7 @@ class OrderFilters(Schema):
     community: int | None = Field(None, description="A community id (useful to the city).")
 
 
-@router.get("/orders", response={200: list[OrderSummaryOut], 400: ErrorOut, 401: ErrorOut})
+@router.get("/orders", response={200: list[OrderSummaryOut], **errors(400, 401)})
 @paginate(LimitOffsetPagination)
 def orders(request: AuthedRequest, filters: Query[OrderFilters]) -> list[dict[str, object]]:
     """Orders the caller may see, newest first.
@@ -456,7 +459,7 @@ def orders(request: AuthedRequest, filters: Query[OrderFilters]) -> list[dict[st
     return LazyMap(qs, order_summary_out)  # type: ignore[return-value]
 
 
-@router.get("/orders/{order_id}", response={200: OrderOut, **ERRORS})
+@router.get("/orders/{order_id}", response={200: OrderOut, **errors(400, 401, 404)})
 def order(request: AuthedRequest, order_id: int) -> dict[str, object]:
     """One order with its slots, timeline, rating and follow-up."""
     return _detail(request, order_id)
@@ -468,14 +471,40 @@ def order(request: AuthedRequest, order_id: int) -> dict[str, object]:
 
 
 class DispatchIn(Schema):
-    member: int | None = Field(None, description="Dispatch to this member …")
-    team: int | None = Field(None, description="… or offer to every qualified member (抢单).")
-    slot: int | None = Field(None, description="Slot index; default: the first open slot.")
+    """Exactly one of ``member`` and ``team``: neither or both is a 400 on ``member``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["member"],
+                    "properties": {"member": {"type": "integer"}, "team": {"type": "null"}},
+                },
+                {
+                    "required": ["team"],
+                    "properties": {"team": {"type": "integer"}, "member": {"type": "null"}},
+                },
+            ]
+        }
+    )
+
+    member: StrictInt | None = Field(None, description="Dispatch to this member …")
+    team: StrictInt | None = Field(None, description="… or offer to every qualified member (抢单).")
+    slot: StrictInt | None = Field(None, description="Slot index; default: the first open slot.")
     note: str = Field("", max_length=limit(OrderEvent, "note"))
 
 
-class ReasonIn(Schema):
-    reason: str = Field(max_length=OrderEvent.REASON_MAX)
+# The services' own words for a reason or note they require.
+class DeclineIn(Schema):
+    reason: Annotated[str, NotBlank(gettext_lazy("请说明不能接单的原因。"))] = Field(
+        max_length=OrderEvent.REASON_MAX
+    )
+
+
+class RejectIn(Schema):
+    reason: Annotated[str, NotBlank(gettext_lazy("请说明驳回的原因。"))] = Field(
+        max_length=OrderEvent.REASON_MAX
+    )
 
 
 class OptionalReasonIn(Schema):
@@ -487,12 +516,14 @@ class NoteIn(Schema):
 
 
 class RequiredNoteIn(Schema):
-    note: str = Field(max_length=limit(FollowUp, "note"))
+    note: Annotated[str, NotBlank(gettext_lazy("请填写回访记录。"))] = Field(
+        max_length=limit(FollowUp, "note")
+    )
 
 
 class RatingIn(Schema):
-    resolved: bool
-    satisfaction: int = Field(ge=1, le=5, description="1 非常不满意 … 5 非常满意")
+    resolved: StrictBool
+    satisfaction: StrictInt = Field(ge=1, le=5, description="1 非常不满意 … 5 非常满意")
     comment: str = Field("", max_length=limit(Rating, "comment"))
 
 
@@ -523,7 +554,7 @@ def order_accept(request: AuthedRequest, order_id: int) -> dict[str, object]:
 
 
 @router.post("/orders/{order_id}/decline", response={200: OrderOut, **ERRORS})
-def order_decline(request: AuthedRequest, order_id: int, payload: ReasonIn) -> dict[str, object]:
+def order_decline(request: AuthedRequest, order_id: int, payload: DeclineIn) -> dict[str, object]:
     """Hand the slot dispatched to the caller back to the dispatcher, with a reason."""
     services.order_decline(actor=request.user, order_id=order_id, reason=payload.reason)
     return _detail(request, order_id)
@@ -590,7 +621,7 @@ def order_cancel(
 
 
 @router.post("/orders/{order_id}/reject", response={200: OrderOut, **ERRORS})
-def order_reject(request: AuthedRequest, order_id: int, payload: ReasonIn) -> dict[str, object]:
+def order_reject(request: AuthedRequest, order_id: int, payload: RejectIn) -> dict[str, object]:
     """The dispatcher turns down an order nobody has accepted, with a reason."""
     services.order_reject(actor=request.user, order_id=order_id, reason=payload.reason)
     return _detail(request, order_id)

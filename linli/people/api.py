@@ -1,21 +1,21 @@
 # No "from __future__ import annotations": django-ninja reads these annotations at run time.
-import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.validators import BaseValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import StrictFloat
 
 from linli.core.errors import InvalidInput
 from linli.core.http import AuthedRequest
 from linli.core.pagination import LazyMap
-from linli.core.schemas import CommunityRef, ErrorOut
+from linli.core.schemas import API_POST, CommunityRef, IsoDate, OneOf, errors
 from linli.network.models import Center
 from linli.people import ages
 from linli.people.models import CareTag, Resident
-from linli.people.selectors import MaskedResident, resident_get, resident_list
+from linli.people.selectors import MASKABLE, MaskedResident, resident_get, resident_list
 from linli.people.services import resident_register, resident_reveal
 
 router = Router(tags=["residents"])
@@ -23,8 +23,10 @@ router = Router(tags=["residents"])
 
 class ResidentFilters(Schema):
     q: str = ""
-    age_group: str = ""
-    tag: str = ""
+    age_group: Annotated[str, OneOf(ages.BY_CODE, blank=True)] = Field(
+        "", description="Residents of this age group today (an unknown one is a 400)."
+    )
+    tag: str = Field("", description="A care tag code.")
 
 
 class ResidentOut(Schema):
@@ -59,7 +61,7 @@ def resident_out(r: Resident) -> dict[str, object]:
     }
 
 
-@router.get("/residents", response={200: list[ResidentOut], 401: ErrorOut, 403: ErrorOut})
+@router.get("/residents", response={200: list[ResidentOut], **errors(400, 401, 403)})
 @paginate(LimitOffsetPagination)
 def residents(request: AuthedRequest, filters: Query[ResidentFilters]) -> list[dict[str, object]]:
     """Residents of the caller's community (all, for the city), contact data masked.
@@ -72,14 +74,14 @@ def residents(request: AuthedRequest, filters: Query[ResidentFilters]) -> list[d
 
 @router.get(
     "/residents/{resident_id}",
-    response={200: ResidentOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: ResidentOut, **errors(400, 401, 403, 404)},
 )
 def resident(request: AuthedRequest, resident_id: int) -> dict[str, object]:
     return resident_out(resident_get(request.user, resident_id))
 
 
 class RevealIn(Schema):
-    field: str
+    field: Annotated[str, OneOf(MASKABLE)]
 
 
 class RevealOut(Schema):
@@ -89,7 +91,7 @@ class RevealOut(Schema):
 
 @router.post(
     "/residents/{resident_id}/reveal",
-    response={200: RevealOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: RevealOut, **errors(*API_POST, 401, 403, 404)},
 )
 def reveal(request: AuthedRequest, resident_id: int, payload: RevealIn) -> dict[str, str]:
     """Show one masked field (phone, id_number or address) in full; the view is audited."""
@@ -120,16 +122,16 @@ def _bound(name: str, kind: type[BaseValidator]) -> float | None:
 
 class ResidentIn(Schema):
     name: str = Field(min_length=1, max_length=_max("name"))
-    gender: str = Field(max_length=_max("gender"), description="M or F")
-    birth_date: dt.date
+    gender: Annotated[str, OneOf(Resident.Gender.values)] = Field(max_length=_max("gender"))
+    birth_date: IsoDate
     id_number: str = Field("", max_length=_max("id_number"))
     phone: str = Field("", max_length=_max("phone"))
     community: str = Field("", description="Community code; the city only (default: yours).")
     address: str = Field("", max_length=_max("address"))
-    lat: float | None = Field(
+    lat: StrictFloat | None = Field(
         None, ge=_bound("lat", MinValueValidator), le=_bound("lat", MaxValueValidator)
     )
-    lon: float | None = Field(
+    lon: StrictFloat | None = Field(
         None, ge=_bound("lon", MinValueValidator), le=_bound("lon", MaxValueValidator)
     )
     care_tags: list[str] = Field(default_factory=list, description="Care tag codes.")
@@ -137,9 +139,9 @@ class ResidentIn(Schema):
 
 @router.post(
     "/residents",
-    response={201: ResidentOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut},
+    response={201: ResidentOut, **errors(*API_POST, 401, 403)},
 )
-def register(request: AuthedRequest, payload: ResidentIn) -> tuple[int, dict[str, object]]:
+def register(request: AuthedRequest, payload: ResidentIn) -> Status[dict[str, object]]:
     """Register a resident (dispatchers in their community, the city anywhere)."""
     data: dict[str, Any] = payload.dict()
     code = data.pop("community")
@@ -154,4 +156,4 @@ def register(request: AuthedRequest, payload: ResidentIn) -> tuple[int, dict[str
         raise InvalidInput(fields={"care_tags": _("没有这个关爱标签。")})
     data |= {"community": community, "care_tags": tags}
     resident = resident_register(actor=request.user, data=data, request=request)
-    return 201, resident_out(resident)
+    return Status(201, resident_out(resident))

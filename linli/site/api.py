@@ -4,7 +4,7 @@
 from ninja import Router, Schema
 
 from linli.core.http import AuthedRequest
-from linli.core.schemas import CommunityRef, ErrorOut, TeamRef
+from linli.core.schemas import CommunityRef, TeamRef, errors
 from linli.people.models import Resident
 from linli.teams.models import Member
 
@@ -38,7 +38,7 @@ class MeOut(Schema):
     memberships: list[MembershipOut]
 
 
-@router.get("/me", response={200: MeOut, 401: ErrorOut}, tags=["me"])
+@router.get("/me", response={200: MeOut, **errors(400, 401)}, tags=["me"])
 def me(request: AuthedRequest) -> dict[str, object]:
     """The caller's account, role, community, and linked resident and member records."""
     user = request.user
