@@ -126,9 +126,16 @@ def ensure_reference_data() -> None:
     import importlib
 
     from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
 
     for module in REFERENCE_MIGRATIONS:
         importlib.import_module(module).forwards(apps, None)
+    # The flush also took the permissions post_migrate made: the city's staff
+    # group (core.roles.staff_access_sync) is built from them.
+    for config in apps.get_app_configs():
+        create_contenttypes(config, verbosity=0)
+        create_permissions(config, verbosity=0)
 
 
 def make_cast() -> Cast:
