@@ -310,7 +310,8 @@ def may_close_follow_up(user: User, order: Order) -> Verdict:
 # --- the member's decisions on their slot ---------------------------------------------
 
 
-def _mine(user: User, slots: Sequence[Slot], states: tuple[str, ...]) -> Slot | None:
+def held_slot(user: User, slots: Sequence[Slot], states: tuple[str, ...]) -> Slot | None:
+    """The slot ``user`` holds in one of ``states``, if any."""
     for s in slots:
         if s.member is not None and s.member.user_id == user.pk and s.status in states:
             return s
@@ -349,7 +350,7 @@ def accept_plan(
         return AcceptPlan(stake)
     if order.status not in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED):
         return AcceptPlan(_status_refusal(order, "accept"))
-    assigned = _mine(user, slots, (SlotStatus.ASSIGNED,))
+    assigned = held_slot(user, slots, (SlotStatus.ASSIGNED,))
     if assigned is not None:
         assert assigned.member is not None
         if not assigned.member.active:
@@ -385,7 +386,10 @@ def may_decline(
     stake = _stake(user, slots, me if me is not None else membership(user))
     if not stake:
         return stake
-    if order.status not in ORDER_OPEN_STATES or _mine(user, slots, (SlotStatus.ASSIGNED,)) is None:
+    if (
+        order.status not in ORDER_OPEN_STATES
+        or held_slot(user, slots, (SlotStatus.ASSIGNED,)) is None
+    ):
         return refuse(_("只有派给您、尚未接单的岗位可以拒绝。"))
     return ALLOWED
 
@@ -399,7 +403,7 @@ def may_start(
         return stake
     if order.status not in (OrderStatus.ACCEPTED, OrderStatus.IN_SERVICE):
         return _status_refusal(order, "start")
-    if _mine(user, slots, (SlotStatus.ACCEPTED,)) is None:
+    if held_slot(user, slots, (SlotStatus.ACCEPTED,)) is None:
         return refuse(_("您没有待开始的岗位。"))
     return ALLOWED
 
@@ -412,7 +416,7 @@ def may_complete(
         return stake
     if order.status != OrderStatus.IN_SERVICE:
         return _status_refusal(order, "complete")
-    if _mine(user, slots, (SlotStatus.IN_SERVICE,)) is None:
+    if held_slot(user, slots, (SlotStatus.IN_SERVICE,)) is None:
         return refuse(_("您没有正在进行的岗位。"))
     return ALLOWED
 
@@ -452,7 +456,7 @@ def contact_right(
         return ContactRight(shown=True, audited=True)
     if (
         order.status in ORDER_OPEN_STATES
-        and _mine(user, slots, (SlotStatus.ACCEPTED, SlotStatus.IN_SERVICE)) is not None
+        and held_slot(user, slots, (SlotStatus.ACCEPTED, SlotStatus.IN_SERVICE)) is not None
     ):
         return ContactRight(audited=True, on_request=True)
     return ContactRight()

@@ -563,13 +563,6 @@ def _qualified(members: Any, order: Order) -> list[Member]:
 # --- 服务队接单: the member's side ------------------------------------------------
 
 
-def _my_slot(actor: User, slots: list[Slot], states: tuple[str, ...]) -> Slot | None:
-    for s in slots:
-        if s.member is not None and s.member.user_id == actor.pk and s.status in states:
-            return s
-    return None
-
-
 def _membership_locked(actor: User) -> may.Membership:
     """The actor's memberships, their member rows locked first (the load then holds)."""
     _lock_members(Member.objects.filter(user=actor, active=True).values_list("pk", flat=True))
@@ -613,7 +606,7 @@ def order_decline(*, actor: User, order_id: int, reason: str) -> Slot:
     with locked(order_id) as t:
         order, slots = t.order, t.slots
         t.check(may.may_decline(actor, order, slots), actor)
-        slot = _my_slot(actor, slots, (SlotStatus.ASSIGNED,))
+        slot = may.held_slot(actor, slots, (SlotStatus.ASSIGNED,))
         assert slot is not None
         t.move(
             slot,
@@ -639,7 +632,7 @@ def order_start(*, actor: User, order_id: int) -> Slot:
     """The actor arrives and starts their accepted slot. Every slot must be accepted."""
     with locked(order_id) as t:
         t.check(may.may_start(actor, t.order, t.slots), actor)
-        slot = _my_slot(actor, t.slots, (SlotStatus.ACCEPTED,))
+        slot = may.held_slot(actor, t.slots, (SlotStatus.ACCEPTED,))
         assert slot is not None
         t.move(
             slot, SlotAction.START, SlotStatus.IN_SERVICE, actor=actor, started_at=timezone.now()
@@ -653,7 +646,7 @@ def order_complete(*, actor: User, order_id: int, note: str = "") -> Slot:
     with locked(order_id) as t:
         order = t.order
         t.check(may.may_complete(actor, order, t.slots), actor)
-        slot = _my_slot(actor, t.slots, (SlotStatus.IN_SERVICE,))
+        slot = may.held_slot(actor, t.slots, (SlotStatus.IN_SERVICE,))
         assert slot is not None
         t.move(
             slot,
