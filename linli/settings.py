@@ -184,8 +184,9 @@ TASKS = {
 }
 
 # Notification channels (linli.notify.channels), dotted paths: the inbox
-# always; the console for the demo; the webhook (the city's SMS gateway) when
-# LINLI_NOTIFY_WEBHOOK_URL is set.
+# always; the console for the demo and development (not in production, where
+# nobody reads a worker's stdout for messages); the webhook (the city's SMS
+# gateway) when LINLI_NOTIFY_WEBHOOK_URL is set.
 LINLI_NOTIFY_WEBHOOK_URL = os.environ.get("LINLI_NOTIFY_WEBHOOK_URL", "")
 # Sent as "Authorization: Bearer …" when set.
 LINLI_NOTIFY_WEBHOOK_TOKEN = os.environ.get("LINLI_NOTIFY_WEBHOOK_TOKEN", "")
@@ -194,7 +195,8 @@ LINLI_NOTIFY_CHANNELS = [
     c
     for c in os.environ.get(
         "LINLI_NOTIFY_CHANNELS",
-        "linli.notify.channels.InboxChannel,linli.notify.channels.ConsoleChannel"
+        "linli.notify.channels.InboxChannel"
+        + ("" if env_bool("LINLI_PRODUCTION", False) else ",linli.notify.channels.ConsoleChannel")
         + (",linli.notify.channels.WebhookChannel" if LINLI_NOTIFY_WEBHOOK_URL else ""),
     ).split(",")
     if c
