@@ -365,6 +365,13 @@ def _detail(request: AuthedRequest, order_id: int) -> dict[str, object]:
     return order_out(request, selectors.order_get(request.user, order_id))
 
 
+def _placed(request: AuthedRequest, order: Order) -> dict[str, object]:
+    """The order a placement answers with: as the service made it (its detail
+    in hand, visible to whoever placed it) or, for a repeated Idempotency-Key,
+    read again."""
+    return order_out(request, order) if order.detail_held else _detail(request, order.pk)
+
+
 # --- placing and reading orders ------------------------------------------------
 
 
@@ -414,7 +421,7 @@ def order_create(
         lon=payload.lon,
         idempotency_key=idempotency_key,
     )
-    return Status(201, _detail(request, order.pk))
+    return Status(201, _placed(request, order))
 
 
 class OrderFilters(Schema):

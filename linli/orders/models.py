@@ -354,6 +354,28 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.item} · {self.resident}"
 
+    # --- an order whose whole detail is already in memory -----------------------
+
+    def hold_detail(self, slots: list[Slot], events: list[OrderEvent]) -> None:
+        """Keep what ``selectors.order_get`` would read for an order just made here:
+        its slots and timeline (as a prefetch keeps them), no rating and no
+        follow-up. The service that wrote them calls this, so the answer to the
+        write needs no second read."""
+        cache = self.__dict__.setdefault("_prefetched_objects_cache", {})
+        for name, rows in (("slots", slots), ("events", events)):
+            qs = getattr(self, name).all()
+            qs._result_cache = list(rows)
+            qs._prefetch_done = True
+            cache[name] = qs
+        for name in ("rating", "follow_up"):
+            type(self).__dict__[name].related.set_cached_value(self, None)
+
+    @property
+    def detail_held(self) -> bool:
+        """Whether ``hold_detail`` gave this instance its whole detail."""
+        cache = self.__dict__.get("_prefetched_objects_cache", {})
+        return "slots" in cache and "events" in cache
+
 
 class Slot(models.Model):
     """One member position on an order."""

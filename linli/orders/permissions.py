@@ -267,7 +267,10 @@ def _took_part(user: User, order: Order, slots: Sequence[Slot]) -> bool:
     """Served it (holds or held a slot) or dispatched it: judged by the rating."""
     if any(s.member is not None and s.member.user_id == user.pk for s in slots):
         return True
-    return order.events.filter(action=SlotAction.DISPATCH, actor=user).exists()
+    # The timeline as loaded (order_get prefetches it), else read.
+    return any(
+        e.action == SlotAction.DISPATCH and e.actor_id == user.pk for e in order.events.all()
+    )
 
 
 def may_rate(user: User, order: Order, slots: Sequence[Slot]) -> Verdict:
@@ -544,12 +547,14 @@ _SLOT_PRIORITY: dict[str, int] = {
 
 def task_for(user: User, order: Order, me: Membership | None = None) -> Task | None:
     """The member's slot on ``order`` (or a slot offered to their team), and the buttons."""
-    me = me if me is not None else membership(user)
     slots = list(order.slots.all())
     mine = sorted(
         (s for s in slots if s.member is not None and s.member.user_id == user.pk),
         key=lambda s: _SLOT_PRIORITY.get(s.status, 9),
     )
+    if not mine and not any(s.status == SlotStatus.OFFERED for s in slots):
+        return None  # nothing here is the user's, whatever teams they are in
+    me = me if me is not None else membership(user)
     offered = [
         s for s in slots if s.status == SlotStatus.OFFERED and s.offered_team_id in me.team_ids
     ]

@@ -394,10 +394,10 @@ def order_place(
                 idempotency_key=idempotency_key,
                 created_at=now,
             )
-            Slot.objects.bulk_create(
+            slots = Slot.objects.bulk_create(
                 Slot(order=order, index=i + 1) for i in range(catalog_item.members_needed)
             )
-            OrderEvent.objects.create(
+            event = OrderEvent.objects.create(
                 order=order, at=now, actor=actor, action="place", to_status=order.status
             )
             notify(
@@ -414,6 +414,8 @@ def order_place(
         return _same_request(
             Order.objects.get(placed_by=actor, idempotency_key=idempotency_key), item, resident_id
         )
+    order.community = resident.community
+    order.hold_detail(slots, [event])
     return order
 
 
@@ -435,22 +437,20 @@ def _beneficiary(actor: User, resident_id: int | None) -> tuple[Resident, str]:
     if actor.role in (Role.DISPATCHER, Role.CITY):
         if resident_id is None:
             raise InvalidInput(fields={"resident": _("代居民下单时必须选择居民。")})
-        qs = (
-            Resident.objects.all()
-            if actor.role == Role.CITY
-            else Resident.objects.filter(community_id=actor.community_id)
-        )
+        qs = Resident.objects.select_related("community")
+        if actor.role != Role.CITY:
+            qs = qs.filter(community_id=actor.community_id)
         try:
             return qs.get(pk=resident_id), PlacedAs.DISPATCHER
         except (Resident.DoesNotExist, ValueError, TypeError) as exc:
             raise InvalidInput(fields={"resident": _("没有这位居民,或不在您的社区。")}) from exc
-    own = Resident.objects.filter(account=actor).first()
+    own = Resident.objects.select_related("community").filter(account=actor).first()
     if resident_id is None or (own is not None and resident_id == own.pk):
         if own is None:
             raise Forbidden(_("您的账号没有关联居民档案,请联系社区工作人员代为下单。"))
         return own, PlacedAs.SELF
     if resident_id in may.own_resident_ids(actor):
-        return Resident.objects.get(pk=resident_id), PlacedAs.GUARDIAN
+        return Resident.objects.select_related("community").get(pk=resident_id), PlacedAs.GUARDIAN
     raise InvalidInput(fields={"resident": _("您只能为自己或您监护的家人下单。")})
 
 
