@@ -25,8 +25,10 @@ LINLI_BIND (default 127.0.0.1:8000) and WEB_CONCURRENCY (default 2 x cores + 1,
 at most 8), or from --bind and --workers. When STATIC_ROOT is set (production
 sets it), the static files are collected there first and WhiteNoise serves
 them. Requests are logged by the site itself (one JSON line each, on stdout);
-gunicorn's own access log is off. The process becomes gunicorn's master:
-SIGTERM stops it gracefully, SIGHUP reloads the workers.
+gunicorn's own access log is off. The process becomes gunicorn's master,
+which imports the site once and forks the workers from it: SIGTERM stops it
+gracefully, SIGHUP restarts the workers (new settings from the environment
+need a restart of the master, as does a new release of the code).
 """
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -63,11 +65,15 @@ SIGTERM stops it gracefully, SIGHUP reloads the workers.
             str(opts["timeout"]),
             "--graceful-timeout",
             str(opts["timeout"]),
-            # Recycle workers now and then, so a slow leak never grows.
+            # The master imports the site once (linli.wsgi warms it up); each
+            # worker is a fork of it, ready at once -- also when a worker is
+            # recycled, now and then (a slow leak never grows), at a count
+            # spread wide enough that the workers never all restart together.
+            "--preload",
             "--max-requests",
-            "2000",
+            "5000",
             "--max-requests-jitter",
-            "200",
+            "2500",
             "--forwarded-allow-ips",
             os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
             "--error-logfile",
