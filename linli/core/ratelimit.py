@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -71,17 +72,33 @@ def hit(scope: str, key: str, rate: str) -> int | None:
     window = int(now // period)
     cache_key = f"rl:{scope}:{key}:{window}"
     try:
-        cache.add(cache_key, 0, timeout=period + 1)
-        used = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr: this request opens the window
-        cache.set(cache_key, 1, timeout=period + 1)
-        used = 1
+        used = _count(cache_key, period + 1)
     except Exception:
         log.exception("rate limit cache unavailable; letting %s through", scope)
         return None
     if used > limit:
         return max(1, int((window + 1) * period - now + 0.999))
     return None
+
+
+def _count(cache_key: str, timeout: int) -> int:
+    """Add one to the window's count and return it."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # One round trip: open the window (SET NX with its expiry) and count,
+        # in one MULTI. Django's add() + incr() would take three.
+        redis_key = backend.make_and_validate_key(cache_key)
+        client = backend._cache.get_client(redis_key, write=True)
+        pipe = client.pipeline(transaction=True)
+        pipe.set(redis_key, 0, ex=timeout, nx=True)
+        pipe.incr(redis_key)
+        return int(pipe.execute()[1])
+    try:
+        cache.add(cache_key, 0, timeout=timeout)
+        return int(cache.incr(cache_key))
+    except ValueError:  # expired between add and incr: this request opens the window
+        cache.set(cache_key, 1, timeout=timeout)
+        return 1
 
 
 def rate_limited(

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import uuid
 from urllib.parse import urlencode
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
+from linli.core import ratelimit
 from linli.core.logging import JsonFormatter
 from linli.core.ratelimit import parse_rate
 from linli.core.services import token_issue
@@ -200,3 +204,32 @@ def test_request_log_line_is_one_json_object(cast: Cast, caplog: pytest.LogCaptu
     assert isinstance(line["duration_ms"], float)
     assert line["logger"] == "linli.request" and line["level"] == "INFO"
     assert response["X-Request-ID"]
+
+
+def test_counts_in_redis_are_shared_and_expire(settings) -> None:
+    """Production counts in Redis (one round trip a request): every process
+    sees one count, and the window's key expires with the window."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("LINLI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "KEY_PREFIX": f"linli-test-{uuid.uuid4().hex}",
+        }
+    }
+    redis = caches["default"]
+    assert isinstance(redis, RedisCache)
+    try:
+        assert [ratelimit.hit("t", "k", "2/h") for _ in range(2)] == [None, None]
+        wait = ratelimit.hit("t", "k", "2/h")
+        assert wait is not None and 1 <= wait <= 3600
+        assert ratelimit.hit("t", "other", "2/h") is None
+        # Django's cache reads the same count, and the key expires.
+        key = next(iter(redis._cache.get_client().scan_iter(f"{redis.key_prefix}*rl:t:k:*")))
+        assert redis._cache.get_client().ttl(key) in range(1, 3602)
+        window = key.decode().rsplit(":", 1)[1]
+        assert redis.get(f"rl:t:k:{window}") == 3
+    finally:
+        client = redis._cache.get_client(write=True)
+        for stale in client.scan_iter(f"{redis.key_prefix}*"):
+            client.delete(stale)
+        redis.close()
