@@ -93,7 +93,38 @@ class Client:
             raise
 
 
-def phase(name: str, port: int, clients: int, seconds: float, make_request) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def cpu_seconds(server_group: int) -> dict[str, float]:
+    """CPU time so far of the server's processes, PostgreSQL's, and these clients."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"server": 0.0, "postgres": 0.0}
+    # Workers recycled during the phase: the master has reaped them.
+    try:
+        master = (Path("/proc") / str(server_group) / "stat").read_text()
+        fields = master[master.rindex(")") + 2 :].split()
+        out["server"] += (int(fields[13]) + int(fields[14])) / tick
+    except OSError:
+        pass
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if int(fields[2]) == server_group:
+            out["server"] += used
+        elif comm.startswith("postgres"):
+            out["postgres"] += used
+    out["clients"] = time.process_time()
+    return out
+
+
+def phase(
+    name: str, port: int, clients: int, seconds: float, make_request, server_group: int = 0
+) -> dict[str, object]:  # type: ignore[no-untyped-def]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     created: list[int] = []
@@ -121,6 +152,7 @@ def phase(name: str, port: int, clients: int, seconds: float, make_request) -> d
                 if name == "place" and status == 201:
                     created.append(json.loads(raw)["id"])
 
+    cpu_before = cpu_seconds(server_group)
     start = time.monotonic()
     threads = [threading.Thread(target=run, args=(k,)) for k in range(clients)]
     for t in threads:
@@ -128,7 +160,10 @@ def phase(name: str, port: int, clients: int, seconds: float, make_request) -> d
     for t in threads:
         t.join()
     elapsed = time.monotonic() - start
+    cpu_after = cpu_seconds(server_group)
     latencies.sort()
+    n = max(len(latencies), 1)
+    cpu = {f"cpu_ms_{k}": round((cpu_after[k] - cpu_before[k]) * 1000 / n, 2) for k in cpu_before}
     return {
         "phase": name,
         "requests": len(latencies),
@@ -137,6 +172,7 @@ def phase(name: str, port: int, clients: int, seconds: float, make_request) -> d
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None,
         "statuses": statuses,
         "5xx": sum(c for s, c in statuses.items() if s >= 500),
+        **cpu,
         "_created": created,
     }
 
@@ -153,7 +189,11 @@ def main() -> None:
         "--workers", type=int, default=0, help="gunicorn workers (default: linli serve's)"
     )
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--only", default="", help="run only these phases (comma-separated), e.g. to profile one"
+    )
     args = ap.parse_args()
 
     with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
@@ -175,6 +215,9 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "loadsite.settings",
         "PYTHONPATH": str(REPO / "bench"),
         "LINLI_BIND": f"127.0.0.1:{args.port}",
+        # As in production: the rate limits count in Redis, shared by the workers.
+        "REDIS_URL": args.redis,
+        "LINLI_CACHE_PREFIX": f"linli-load-{os.getpid()}",
     }
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
@@ -219,7 +262,13 @@ def main() -> None:
         ]  # fmt: skip
         # A short warm-up, so that no phase pays for the workers' first imports.
         phase("warmup", args.port, args.clients, 2, phases[0][1])
-        results = [phase(n, args.port, args.clients, args.seconds, f) for n, f in phases]
+        group = os.getpgid(server.pid)
+        only = set(filter(None, args.only.split(",")))
+        results = [
+            phase(n, args.port, args.clients, args.seconds, f, group)
+            for n, f in phases
+            if not only or n in only or n == "bare_insert"
+        ]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
@@ -247,10 +296,12 @@ def main() -> None:
         return
     print(f"{args.clients} clients, {args.seconds:g} s a phase, {os.cpu_count()} cores "
           f"(clients, server and PostgreSQL on one machine)")  # fmt: skip
-    print(f"{'phase':<12} {'req/s':>8} {'median ms':>10} {'p99 ms':>8} {'5xx':>5} {'x bare':>7}")
+    print(f"{'phase':<12} {'req/s':>8} {'median ms':>10} {'p99 ms':>8} {'5xx':>5} {'x bare':>7}"
+          f"   CPU ms a request: {'server':>7} {'postgres':>8} {'clients':>7}")  # fmt: skip
     for r in results:
         print(
             f"{r['phase']:<12} {r['rps']:>8} {r['median_ms']:>10} {r['p99_ms']:>8} {r['5xx']:>5} {r['ratio_to_bare']:>7}"
+            f"                     {r['cpu_ms_server']:>7} {r['cpu_ms_postgres']:>8} {r['cpu_ms_clients']:>7}"
         )
     print(f"orders acknowledged: {len(created)}, lost: {summary['orders_lost']}")
     print(f"load average after: {os.getloadavg()}")
