@@ -174,6 +174,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# The demo and development read the files as they are now (an edited
+# stylesheet is served whole); production serves the collected, fixed files.
+WHITENOISE_AUTOREFRESH = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -263,6 +266,7 @@ if LINLI_PRODUCTION:
     STATIC_ROOT = os.environ.get("STATIC_ROOT") or str(DATA_DIR / "static")
     STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
     WHITENOISE_USE_FINDERS = False
+    WHITENOISE_AUTOREFRESH = False
 # Client addresses (rate limits) behind this many proxies that append to
 # X-Forwarded-For; 0 trusts no header and uses the peer's address.
 LINLI_PROXY_COUNT = int(os.environ.get("LINLI_PROXY_COUNT", "1" if LINLI_PRODUCTION else "0"))
