@@ -127,7 +127,7 @@ def _pages(cast: Cast, ids: dict[str, int]) -> dict[str, list[str]]:
     }
 
 
-def _open(browser, live_server, user, language: str):  # type: ignore[no-untyped-def]
+def _open(browser, live_server, user, language: str):
     user.set_password(PASSWORD)
     user.save()
     # axe is injected as a script of the test's own: the page's CSP is the CSP
@@ -145,7 +145,7 @@ def _open(browser, live_server, user, language: str):  # type: ignore[no-untyped
     return context, page
 
 
-def _check(page, url: str, problems: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _check(page, url: str, problems: list[str]) -> None:
     page.goto(url)
     page.wait_for_load_state("networkidle")
     found = page.evaluate(MEASURE, [SECONDARY])
