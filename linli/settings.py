@@ -38,10 +38,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "axes",
+    # Third-party apps under the product's own names in the admin (linli.core.apps).
+    "linli.core.apps.AxesConfig",
     "django_htmx",
     "django_tasks",
-    "django_tasks_db",
+    "linli.core.apps.TasksDatabaseConfig",
     "linli.core",
     "linli.network",
     "linli.people",
@@ -158,6 +159,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "linli.core.views.locked_out"
 AXES_VERBOSE = False
+# A password reset code sent by SMS: valid this many seconds, void after this
+# many wrong tries; a new request replaces it.
+LINLI_RESET_CODE_TTL = int(os.environ.get("LINLI_RESET_CODE_TTL", "600"))
+LINLI_RESET_CODE_ATTEMPTS = int(os.environ.get("LINLI_RESET_CODE_ATTEMPTS", "5"))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -299,6 +304,9 @@ LINLI_MAX_UPLOAD_BYTES = int(os.environ.get("LINLI_MAX_UPLOAD_BYTES", str(20 * 1
 # placed through the API per account.
 LINLI_RATE_TOKEN = os.environ.get("LINLI_RATE_TOKEN", "20/m")
 LINLI_RATE_ORDER_PLACE = os.environ.get("LINLI_RATE_ORDER_PLACE", "120/h")
+# Requests for a password reset code by SMS, per client address and per phone
+# number or username asked for.
+LINLI_RATE_PASSWORD_RESET = os.environ.get("LINLI_RATE_PASSWORD_RESET", "5/h")
 # The rate limits count in this cache: Redis shared by every process when
 # REDIS_URL is set (production), else each process's memory.
 if os.environ.get("REDIS_URL"):

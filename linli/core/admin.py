@@ -31,6 +31,11 @@ from linli.core.roles import may_reveal as roles_may_reveal
 from linli.core.roles import staff_access_sync
 from linli.core.services import audit_record
 
+# The product's name on every admin page, instead of "Django 管理".
+admin.site.site_header = gettext_lazy("邻里 管理后台")
+admin.site.site_title = gettext_lazy("邻里 管理后台")
+admin.site.index_title = gettext_lazy("基础数据")
+
 MASKS: dict[str, Callable[[str], str]] = {
     "phone": mask_phone,
     "id_number": mask_id_number,

@@ -1,10 +1,10 @@
 # No "from __future__ import annotations": django-ninja reads these annotations at run time.
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from linli.core.errors import AppError
+from linli.core.lockout import lockout_message, login_failed_message
 from linli.core.ratelimit import by_ip, rate_limited, setting
 from linli.core.schemas import API_POST, errors
 from linli.core.services import token_issue, token_revoke
@@ -37,9 +37,9 @@ def token_create(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     """Exchange a username and password for a bearer token."""
     user = authenticate(request, username=payload.username, password=payload.password)
     if getattr(request, "axes_locked_out", False):
-        raise LockedOut(_("登录失败次数过多,账号已暂时锁定,请 15 分钟后再试。"))
+        raise LockedOut(lockout_message())
     if user is None:
-        raise Unauthorized(_("用户名或密码错误。"))
+        raise Unauthorized(login_failed_message(request))
     return {"token": token_issue(user=user)}
 
 

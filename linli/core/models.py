@@ -121,6 +121,7 @@ class AuditLog(models.Model):
         CREATE = "create", _("新增")
         CHANGE = "change", _("修改")
         DELETE = "delete", _("删除")
+        PASSWORD_RESET = "password_reset", _("重置密码")
 
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -144,3 +145,46 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_type}#{self.target_id}"
+
+
+class PasswordResetCode(models.Model):
+    """A six-digit code sent by SMS so that a resident can set a new password.
+
+    One per account: a new request replaces the code (and its attempts). Only
+    a keyed hash of the code is stored. Each check of a guess first spends an
+    attempt with a conditional UPDATE, so however many guesses race, no more
+    than ``attempts_left`` of them are ever compared; the one right guess then
+    marks it used with another, which only one request can win.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        on_delete=models.CASCADE,
+        related_name="password_reset_code",
+    )
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("发送时间"), default=timezone.now)
+    expires_at = models.DateTimeField(_("失效时间"))
+    attempts_left = models.PositiveSmallIntegerField(_("剩余尝试次数"))
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("重置密码验证码")
+        verbose_name_plural = _("重置密码验证码")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+    @staticmethod
+    def hash(user_id: int, code: str) -> str:
+        """Keyed with SECRET_KEY: a copy of the table does not give the codes away."""
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(
+            "linli.core.PasswordResetCode", f"{user_id}:{code}", algorithm="sha256"
+        ).hexdigest()
+
+    @staticmethod
+    def generate() -> str:
+        return f"{secrets.randbelow(10**6):06d}"

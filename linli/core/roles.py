@@ -42,6 +42,12 @@ def may_reveal(user: object) -> bool:
     )
 
 
+# Roles that may set a new password for a resident who forgot theirs (at the
+# desk); people.permissions.may_reset_password says for whom.
+PASSWORD_RESETTERS = frozenset({Role.DISPATCHER, Role.CITY})
+# Roles whose accounts the desk may reset; staff accounts are kept in the admin.
+DESK_RESETTABLE = frozenset({Role.RESIDENT, Role.VOLUNTEER})
+
 # Roles that may import residents from a spreadsheet.
 IMPORTERS = frozenset({Role.DISPATCHER, Role.CITY})
 # Roles that may look up team members (to dispatch, lead or oversee).

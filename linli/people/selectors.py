@@ -59,7 +59,7 @@ def resident_get(user: User, pk: int) -> Resident:
     require_role(user, RESIDENT_VIEWERS)
     return get_scoped(
         user,
-        Resident.objects.select_related("community", "household").prefetch_related(
+        Resident.objects.select_related("community", "household", "account").prefetch_related(
             "care_tags", "guardian_links__guardian", "ward_links__ward"
         ),
         pk=pk,
@@ -87,3 +87,27 @@ class MaskedResident:
 
 def masked_value(resident: Resident, field: str) -> str:
     return getattr(MaskedResident(resident), field)
+
+
+def account_for_reset(who: str) -> User | None:
+    """The account a "forgot my password" request names, or None.
+
+    ``who`` is a username or a phone number; the account must be active
+    (and no superuser) with a resident record that has a phone, for the
+    code goes there. A phone shared by several accounts names none of them
+    (the person is asked for the username instead, in the page's one answer).
+    """
+    who = who.strip()
+    if not who:
+        return None
+    linked = Resident.objects.exclude(phone="").filter(
+        account__is_active=True, account__is_superuser=False
+    )
+    by_name = linked.filter(account__username=who).select_related("account").first()
+    if by_name is not None:
+        return by_name.account
+    phone = re.sub(r"[\s-]", "", who)
+    if not phone.isdigit():
+        return None
+    matches = list(linked.filter(Q(phone=phone) | Q(phone=who)).select_related("account")[:2])
+    return matches[0].account if len(matches) == 1 else None

@@ -93,3 +93,39 @@ def resident_register(
             request=request,
         )
     return resident
+
+
+def resident_password_reset(
+    *, actor: User, resident_id: int, password: str = "", request: HttpRequest | None = None
+) -> str:
+    """Set a new password for a resident's account at the desk; return it.
+
+    ``password`` as the staff member typed it (Django's validators apply),
+    or empty for a generated temporary one. Nothing else changes (the
+    resident is not made to change it). The lockout of that account is
+    lifted, and the audit log says who reset whose password -- never the
+    password. Another community's resident is NotFound, other roles Forbidden.
+    """
+    from linli.core.services import password_set, password_validate, temporary_password
+    from linli.people.permissions import may_reset_password
+
+    resident = resident_get(actor, resident_id)
+    # resident_get found the record in the actor's scope: a refusal is a 403.
+    may_reset_password(actor, resident).check(visible=lambda: True)
+    account = resident.account
+    assert account is not None  # the predicate refuses a resident without one
+    if password:
+        password_validate(password, account)
+    else:
+        password = temporary_password()
+    with transaction.atomic():
+        password_set(user=account, password=password)
+        audit_record(
+            actor=actor,
+            action=AuditLog.Action.PASSWORD_RESET,
+            target=account,
+            field="password",
+            detail=f"at the desk, for resident #{resident.pk}",
+            request=request,
+        )
+    return password

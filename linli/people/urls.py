@@ -10,5 +10,6 @@ urlpatterns = [
     path("import/", views.resident_import_view, name="import"),
     path("new/", views.resident_register_view, name="register"),
     path("<int:pk>/", views.resident_detail_view, name="detail"),
+    path("<int:pk>/password/", views.resident_password_view, name="password"),
     path("<int:pk>/reveal/<str:field>/", views.resident_reveal_view, name="reveal"),
 ]

@@ -19,8 +19,9 @@ from linli.people import ages
 from linli.people.forms import ResidentForm
 from linli.people.importing import resident_import
 from linli.people.models import CareTag
+from linli.people.permissions import may_reset_password
 from linli.people.selectors import MaskedResident, resident_get, resident_list
-from linli.people.services import resident_register, resident_reveal
+from linli.people.services import resident_password_reset, resident_register, resident_reveal
 
 PAGE_SIZE = 30
 
@@ -55,8 +56,52 @@ def resident_detail_view(request: AuthedRequest, pk: int) -> HttpResponse:
             "resident": resident,
             "masked": MaskedResident(resident),
             "can_reveal": may_reveal(request.user),
+            "can_reset_password": bool(may_reset_password(request.user, resident)),
         },
     )
+
+
+class PasswordResetForm(forms.Form):
+    password = forms.CharField(
+        label=gettext_lazy("新密码"),
+        required=False,
+        strip=False,
+        max_length=128,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text=gettext_lazy("留空则自动生成一个临时密码。"),
+    )
+
+
+@login_required
+def resident_password_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The desk sets a new password for a resident who forgot theirs.
+
+    The new password is shown once, on the answer to the POST, so that the
+    staff member can tell the resident; it is kept nowhere else.
+    """
+    resident = resident_get(request.user, pk)
+    may_reset_password(request.user, resident).check(visible=lambda: True)
+    form = PasswordResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            password = resident_password_reset(
+                actor=request.user,
+                resident_id=resident.pk,
+                password=form.cleaned_data["password"],
+                request=request,
+            )
+        except InvalidInput as exc:
+            for error in exc.fields.get("password", [exc.message]):
+                form.add_error("password", error)
+        else:
+            response = render(
+                request,
+                "people/password_done.html",
+                {"resident": resident, "account": resident.account, "password": password},
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+    return render(request, "people/password.html", {"resident": resident, "form": form})
 
 
 @login_required

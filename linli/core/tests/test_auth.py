@@ -135,4 +135,4 @@ def test_english_messages(dispatcher):
         content_type="application/json",
         HTTP_ACCEPT_LANGUAGE="en",
     )
-    assert r.json()["message"] == "Wrong username or password."
+    assert r.json()["message"] == "Wrong username or password. 4 tries left."
