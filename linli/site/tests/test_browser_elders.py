@@ -119,6 +119,7 @@ def _pages(cast: Cast, ids: dict[str, int]) -> dict[str, list[str]]:
             "/dispatch/batch/",
             "/people/",
             f"/people/{person.pk}/",
+            f"/people/{person.pk}/password/",
             "/teams/",
             "/network/",
         ],
