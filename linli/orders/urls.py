@@ -9,6 +9,8 @@ urlpatterns = [
     # 群众点单: the resident
     path("", views.my_orders_view, name="mine"),
     path("new/<slug:code>/", views.place_view, name="place"),
+    # the order an order form's key placed (the form asks it when Back returns to it)
+    path("sent/<str:key>/", views.sent_view, name="sent"),
     # one order (notifications link here: services._link)
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/cancel/", views.cancel_view, name="cancel"),

@@ -20,7 +20,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -261,7 +261,10 @@ def place_view(request: AuthedRequest, code: str) -> HttpResponse:
                 add_app_error(form, exc)
                 status = exc.status
             else:
-                messages.success(request, _("下单成功!社区会尽快为您安排服务队员。"))
+                if order.detail_held:  # made by this request, not a form sent again
+                    messages.success(request, _("下单成功!社区会尽快为您安排服务队员。"))
+                else:
+                    messages.info(request, _("这张订单已经提交,不会重复下单。"))
                 return redirect("orders:detail", pk=order.pk)
         else:
             status = 400
@@ -278,6 +281,29 @@ def place_view(request: AuthedRequest, code: str) -> HttpResponse:
         },
         status=status,
     )
+
+
+@login_required
+def sent_view(request: AuthedRequest, key: str) -> HttpResponse:
+    """The order this user placed from the form whose key is ``key``.
+
+    An order form that the browser's Back shows again asks it (as JSON) and,
+    when the form was sent, says so with a link to the order. A link follows
+    it to the order page.
+    """
+    order = (
+        Order.objects.filter(placed_by=request.user, idempotency_key=key).only("pk").first()
+        if key
+        else None
+    )
+    if request.headers.get("Accept", "").startswith("application/json"):
+        if order is None:
+            return JsonResponse({"order": None}, status=404)
+        url = reverse("orders:detail", args=[order.pk])
+        return JsonResponse({"order": order.pk, "url": url})
+    if order is None:
+        raise NotFound(_("这张订单还没有提交。"))
+    return redirect("orders:detail", pk=order.pk)
 
 
 @login_required
@@ -715,7 +741,12 @@ def phone_view(request: AuthedRequest) -> HttpResponse:
                 add_app_error(form, exc)
                 status = exc.status
             else:
-                messages.success(request, _("已为 %(name)s 下单。") % {"name": order.resident.name})
+                if order.detail_held:  # made by this request, not a form sent again
+                    messages.success(
+                        request, _("已为 %(name)s 下单。") % {"name": order.resident.name}
+                    )
+                else:
+                    messages.info(request, _("这张订单已经提交,不会重复下单。"))
                 return redirect("orders:detail", pk=order.pk)
         else:
             status = 400

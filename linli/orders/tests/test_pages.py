@@ -839,3 +839,36 @@ def test_the_consoles_dispatch_button_is_the_dispatch_predicates(cast):
     assert buttons(cast.a.leader) == {str(half.pk)}
     Team.objects.filter(leader=cast.a.leader).update(leader=None)
     assert buttons(cast.a.leader) == set()
+
+
+def test_sent_form_answers_with_its_order_only_to_its_sender(cast) -> None:
+    from django.test import Client
+
+    from linli.orders import services
+
+    order = services.order_place(actor=cast.a.resident, item="home_repair", idempotency_key="k-1")
+    mine = Client()
+    mine.force_login(cast.a.resident)
+    json = {"Accept": "application/json"}
+    assert mine.get("/orders/sent/k-1/", headers=json).json() == {
+        "order": order.pk,
+        "url": f"/orders/{order.pk}/",
+    }
+    assert mine.get("/orders/sent/k-1/")["Location"] == f"/orders/{order.pk}/"
+    assert mine.get("/orders/sent/other/", headers=json).status_code == 404
+    # Another account's key tells nothing.
+    other = Client()
+    other.force_login(cast.b.resident)
+    assert other.get("/orders/sent/k-1/", headers=json).status_code == 404
+    # Sent again with the same key: the same order, no second one.
+    response = mine.post(
+        "/orders/new/home_repair/",
+        {
+            "resident": cast.a.person.pk,
+            "address": "x路1号",
+            "urgency": "normal",
+            "idempotency_key": "k-1",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == f"/orders/{order.pk}/"
+    assert services.Order.objects.filter(placed_by=cast.a.resident).count() == 1
