@@ -62,6 +62,43 @@ class DeadlinePolicy(Schema):
     scheduled: ScheduledDeadlines
 
 
+# An answer to an item's own question (its type says which: attributes.TYPES).
+AttributeValue = StrictBool | StrictInt | str
+
+
+class ChoiceOut(Schema):
+    code: str
+    label: str
+    label_en: str
+
+
+class QuestionOut(Schema):
+    code: str
+    type: Literal["text", "number", "choice", "date", "boolean"] = Field(
+        description="text, number (an integer), choice (one of choices' codes), date "
+        "(YYYY-MM-DD) or boolean."
+    )
+    label: str
+    label_en: str
+    required: bool
+    help: str
+    help_en: str
+    min: int | None = None
+    max: int | None = None
+    choices: list[ChoiceOut] | None = None
+
+
+class ItemFormOut(Schema):
+    when: Literal["urgency", "date", "window"] = Field(
+        description="urgency: urgent, normal or scheduled, with an optional window; date or "
+        "window: booked (scheduled), with the window required (a date: that day, 08:00-20:00)."
+    )
+    address: bool = Field(description="Whether the service comes to an address.")
+    fields: list[QuestionOut] = Field(
+        description="The item's own questions: answer them in the order's attributes."
+    )
+
+
 class CatalogItemOut(Schema):
     code: str
     name: str
@@ -75,6 +112,7 @@ class CatalogItemOut(Schema):
     skill: str
     members_needed: int
     deadlines: DeadlinePolicy
+    form: ItemFormOut
 
 
 def catalog_item_out(i: ServiceItem) -> dict[str, object]:
@@ -90,6 +128,7 @@ def catalog_item_out(i: ServiceItem) -> dict[str, object]:
         "team_kind": i.team_kind,
         "skill": i.skill.code,
         "members_needed": i.members_needed,
+        "form": i.order_form.as_json(),
         "deadlines": {
             "urgent": {
                 "accept_minutes": i.urgent_accept_minutes,
@@ -208,6 +247,9 @@ class OrderOut(Schema):
     placed_as: str
     channel: str
     description: str
+    attributes: dict[str, AttributeValue] = Field(
+        description="The answers to the item's own questions (the catalog's form.fields)."
+    )
     address: str = Field(
         description="In full for the resident and their family; masked for everyone else "
         "(a member holding an accepted slot reveals it with POST .../contact, audited)."
@@ -324,6 +366,7 @@ def order_out(request: AuthedRequest, o: Order) -> dict[str, object]:
         "placed_as": o.placed_as,
         "channel": o.channel,
         "description": o.description,
+        "attributes": o.attributes or {},
         "address": contact["address"],
         "phone": contact["phone"],
         "lat": contact["lat"],
@@ -391,6 +434,12 @@ class OrderIn(Schema):
     )
     lat: StrictFloat | None = None
     lon: StrictFloat | None = None
+    attributes: dict[str, AttributeValue] = Field(
+        default_factory=dict,
+        description="Answers to the item's own questions, by code (the catalog's form.fields); "
+        "an unknown code, a missing required answer or one out of range is a 400 naming "
+        "attributes.<code>.",
+    )
 
 
 @router.post("/orders", response={201: OrderOut, **ERRORS, **errors(429)})
@@ -420,6 +469,7 @@ def order_create(
         lat=payload.lat,
         lon=payload.lon,
         idempotency_key=idempotency_key,
+        attributes=payload.attributes,
     )
     return Status(201, _placed(request, order))
 

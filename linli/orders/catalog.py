@@ -72,6 +72,28 @@ OPTIONAL_ITEMS: list[dict[str, Any]] = [
         "description": "为高龄老人集体过生日。",
         "description_en": "A shared birthday party for the community's oldest residents.",
         "members_needed": 2,
+        # Held at the center on a chosen day: no urgency, no home address.
+        "form": {
+            "when": "date",
+            "address": False,
+            "fields": [
+                {
+                    "code": "guests",
+                    "type": "number",
+                    "label": "来宾人数",
+                    "label_en": "Number of guests",
+                    "required": True,
+                    "min": 1,
+                    "max": 200,
+                },
+                {
+                    "code": "celebrants",
+                    "type": "text",
+                    "label": "寿星姓名",
+                    "label_en": "Whose birthday",
+                },
+            ],
+        },
     },
     {
         "code": "opera",
@@ -83,6 +105,32 @@ OPTIONAL_ITEMS: list[dict[str, Any]] = [
         "description": "牛娘戏进社区演出、放映。",
         "description_en": "Niuniang opera performances and screenings in the community.",
         "members_needed": 2,
+        "form": {
+            "when": "date",
+            "address": False,
+            "fields": [
+                {
+                    "code": "audience",
+                    "type": "number",
+                    "label": "观众人数",
+                    "label_en": "Audience size",
+                    "required": True,
+                    "min": 1,
+                    "max": 500,
+                },
+                {
+                    "code": "kind",
+                    "type": "choice",
+                    "label": "形式",
+                    "label_en": "Kind",
+                    "required": True,
+                    "choices": [
+                        {"code": "show", "label": "现场演出", "label_en": "Live performance"},
+                        {"code": "screening", "label": "放映", "label_en": "Screening"},
+                    ],
+                },
+            ],
+        },
     },
     {
         "code": "parent_child",
@@ -93,6 +141,21 @@ OPTIONAL_ITEMS: list[dict[str, Any]] = [
         "skill": "tutoring",
         "description": "亲子阅读、手工与游戏活动。",
         "description_en": "Reading together, crafts and games for parents and children.",
+        "form": {
+            "when": "date",
+            "address": False,
+            "fields": [
+                {
+                    "code": "children",
+                    "type": "number",
+                    "label": "孩子人数",
+                    "label_en": "Children",
+                    "required": True,
+                    "min": 1,
+                    "max": 30,
+                },
+            ],
+        },
     },
 ]
 
@@ -118,6 +181,15 @@ def install_fixed_items(ServiceItem: Any, Skill: Any) -> None:  # noqa: N803 - m
                 "order": order,
             },
         )
+
+
+def set_optional_forms(ServiceItem: Any) -> None:  # noqa: N803 - models passed by migrations
+    """Give the communities' copies of the optional items their forms."""
+    for spec in OPTIONAL_ITEMS:
+        if "form" in spec:
+            ServiceItem.objects.filter(code__startswith=f"{spec['code']}-", fixed=False).update(
+                form=spec["form"]
+            )
 
 
 def install_optional_items(communities: Iterable[Center]) -> None:

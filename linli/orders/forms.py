@@ -10,9 +10,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.errors import AppError
+from linli.orders import attributes
 from linli.orders.models import (
     Channel,
     Order,
@@ -51,8 +53,34 @@ def add_app_error(form: forms.Form, exc: AppError, aliases: dict[str, str] | Non
         form.add_error(None, exc.message)
 
 
+def _question_field(q: attributes.Question) -> forms.Field:
+    """A page field for one of an item's own questions."""
+    common: dict[str, Any] = {"label": q.label, "required": q.required, "help_text": q.help}
+    if q.type == "number":
+        return forms.IntegerField(
+            min_value=q.min,
+            max_value=q.max,
+            widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            **common,
+        )
+    if q.type == "choice":
+        return forms.ChoiceField(
+            choices=[(c.code, c.label) for c in q.choices], widget=forms.RadioSelect, **common
+        )
+    if q.type == "date":
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if q.type == "boolean":
+        return forms.BooleanField(**common)
+    return forms.CharField(max_length=attributes.TEXT_MAX, **common)
+
+
 class PlaceForm(forms.Form):
-    """The resident's short confirm page (群众点单)."""
+    """The resident's short confirm page (群众点单), as the item asks it.
+
+    An item's definition (``ServiceItem.form``) may leave out the urgency
+    (booked for a date or a time), the address, and add questions of its own
+    (fields ``attr_<code>``); the service checks the answers.
+    """
 
     resident = forms.IntegerField(required=False, widget=forms.HiddenInput)
     urgency = forms.ChoiceField(
@@ -76,17 +104,64 @@ class PlaceForm(forms.Form):
     window_start = _datetime_field(_("期望开始时间"))
     window_end = _datetime_field(_("期望结束时间"))
 
+    def __init__(self, *args: Any, asked: attributes.ItemForm | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked = asked or attributes.ItemForm()
+        self.set_asked(self.asked)
+
+    def set_asked(self, asked: attributes.ItemForm) -> None:
+        """Shape the fields to what ``asked`` asks (the phone form knows the item late)."""
+        self.asked = asked
+        if not asked.asks_urgency:
+            self.fields.pop("urgency", None)
+        if not asked.address:
+            self.fields.pop("address", None)
+        if asked.when == "date":
+            self.fields.pop("window_start", None)
+            self.fields.pop("window_end", None)
+            self.fields["date"] = forms.DateField(
+                label=_("哪一天"), widget=forms.DateInput(attrs={"type": "date"})
+            )
+        elif asked.when == "window":
+            for name in ("window_start", "window_end"):
+                self.fields[name].required = True
+        for q in asked.questions:
+            self.fields[f"attr_{q.code}"] = _question_field(q)
+
+    @property
+    def questions(self) -> list[forms.BoundField]:
+        return [self[f"attr_{q.code}"] for q in self.asked.questions]
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """The service's field names for this form's fields."""
+        out = {f"attributes.{q.code}": f"attr_{q.code}" for q in self.asked.questions}
+        if self.asked.when == "date":
+            out.update(window_start="date", window_end="date")
+        return out
+
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
         address = (data.get("address") or "").strip()
+        window_start, window_end = data.get("window_start"), data.get("window_end")
+        if data.get("date") is not None:
+            window_start, window_end = attributes.day_window(
+                data["date"], timezone.get_current_timezone()
+            )
+        answers = {
+            q.code: data[f"attr_{q.code}"]
+            for q in self.asked.questions
+            if data.get(f"attr_{q.code}") not in (None, "")
+        }
         return {
             "resident_id": data.get("resident"),
-            "urgency": data["urgency"],
+            "urgency": data.get("urgency") or Urgency.SCHEDULED,
             "description": data.get("description") or "",
-            "window_start": data.get("window_start"),
-            "window_end": data.get("window_end"),
+            "window_start": window_start,
+            "window_end": window_end,
             # Empty means "the resident's registered address" (the service's default).
             "address": address or None,
+            "attributes": answers,
         }
 
 
@@ -114,6 +189,11 @@ class PhoneOrderForm(PlaceForm):
         item = self.fields["item"]
         assert isinstance(item, forms.ChoiceField)
         item.choices = [(i.code, f"{i.icon} {i.name}".strip()) for i in self.items]
+        # The chosen item's own form: its questions show once it is chosen.
+        chosen = self.data.get("item") if self.is_bound else self.initial.get("item")
+        picked = next((i for i in self.items if i.code == chosen), None)
+        if picked is not None:
+            self.set_asked(picked.order_form)
 
     def service_kwargs(self) -> dict[str, Any]:
         return {

@@ -11,14 +11,17 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from linli.core.boundary import DATETIME_MAX, DATETIME_MIN
 from linli.core.models import LocalizedName
+from linli.orders import attributes
 from linli.teams.models import Team
 
 
@@ -87,6 +90,17 @@ class ServiceItem(LocalizedName, models.Model):
     )
     active = models.BooleanField(_("启用"), default=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    form = models.JSONField(
+        _("下单表单"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "下单时问什么（见 linli/orders/attributes.py）：空为维修类表单（紧急程度、服务地址）；"
+            '例如 {"when": "date", "address": false, "fields": [{"code": "guests", '
+            '"type": "number", "label": "人数", "label_en": "Guests", "required": true, '
+            '"min": 1, "max": 200}]}'
+        ),
+    )
 
     class Meta:
         verbose_name = _("服务项目")
@@ -101,6 +115,21 @@ class ServiceItem(LocalizedName, models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            attributes.parse(self.form)
+        except ValidationError as exc:
+            raise ValidationError({"form": exc.messages}) from exc
+
+    @cached_property
+    def order_form(self) -> attributes.ItemForm:
+        """What ordering this item asks (its ``form`` read; a stored bad one asks the default)."""
+        try:
+            return attributes.parse(self.form)
+        except ValidationError:
+            return attributes.ItemForm()
 
     @property
     def description_label(self) -> str:
@@ -299,6 +328,9 @@ class Order(models.Model):
         ServiceItem, verbose_name=_("服务项目"), on_delete=models.PROTECT, related_name="orders"
     )
     description = models.TextField(_("需求描述"), max_length=2000, blank=True)
+    # The answers to the item's own questions (ServiceItem.form), as
+    # attributes.clean_answers left them.
+    attributes = models.JSONField(_("下单信息"), default=dict, blank=True)
     address = models.CharField(_("服务地址"), max_length=200, blank=True)
     lat = models.FloatField(_("纬度"), null=True, blank=True)
     lon = models.FloatField(_("经度"), null=True, blank=True)
@@ -369,6 +401,11 @@ class Order(models.Model):
             cache[name] = qs
         for name in ("rating", "follow_up"):
             type(self).__dict__[name].related.set_cached_value(self, None)
+
+    @property
+    def answers(self) -> list[tuple[str, str]]:
+        """The answers to the item's questions, (label, answer) in the reader's language."""
+        return attributes.shown(self.item.order_form, self.attributes or {})
 
     @property
     def detail_held(self) -> bool:

@@ -15,7 +15,7 @@ SQLite the whole write transaction is serialised (IMMEDIATE mode).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from linli.core.roles import Role
 from linli.core.rules import Verdict
 from linli.core.services import audit_record
 from linli.notify.services import each_language, notify
+from linli.orders import attributes as item_attributes
 from linli.orders import permissions as may
 from linli.orders.load import member_load
 from linli.orders.models import (
@@ -294,8 +295,13 @@ def order_place(
     lat: float | None = None,
     lon: float | None = None,
     idempotency_key: str = "",
+    attributes: Mapping[str, object] | None = None,
 ) -> Order:
     """A resident orders for themself or a ward; a dispatcher or the city for anyone they run.
+
+    ``attributes`` answers the item's own questions (``ServiceItem.form``,
+    checked by ``attributes.clean_answers``); an item booked for a date or a
+    time (``when`` "date" / "window") is scheduled, whatever ``urgency`` says.
 
     With an ``idempotency_key``, the same key from the same user returns the
     order it first created, never a second one (a unique constraint decides
@@ -334,6 +340,17 @@ def order_place(
         and catalog_item.community_id != resident.community_id
     ):
         errors["item"] = _("该服务项目不在本社区提供。")
+    answers: dict[str, object] = {}
+    if attributes is not None and not isinstance(attributes, Mapping):
+        errors["attributes"] = _("下单信息格式不对。")
+    elif catalog_item is not None:
+        asked = catalog_item.order_form
+        if asked.scheduled_only:
+            urgency = Urgency.SCHEDULED
+        try:
+            answers = item_attributes.clean_answers(asked, attributes)
+        except item_attributes.Problems as problems:
+            errors.update(problems.fields)
     if urgency not in Urgency.values:
         errors["urgency"] = _("紧急程度必须是 urgent、normal 或 scheduled。")
     description = (description or "").strip()
@@ -383,6 +400,7 @@ def order_place(
                 channel=channel,
                 item=catalog_item,
                 description=description,
+                attributes=answers,
                 address=resident.address if address is None else address,
                 lat=resident.lat if lat is None else lat,
                 lon=resident.lon if lon is None else lon,

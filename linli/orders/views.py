@@ -245,6 +245,7 @@ def place_view(request: AuthedRequest, code: str) -> HttpResponse:
             "address": chosen.address,
             "urgency": Urgency.NORMAL,
         },
+        asked=item.order_form,
     )
     status = 200
     if request.method == "POST":
@@ -258,7 +259,7 @@ def place_view(request: AuthedRequest, code: str) -> HttpResponse:
                     **form.service_kwargs(),
                 )
             except (InvalidInput, Conflict) as exc:
-                add_app_error(form, exc)
+                add_app_error(form, exc, form.aliases)
                 status = exc.status
             else:
                 if order.detail_held:  # made by this request, not a form sent again
@@ -738,7 +739,7 @@ def phone_view(request: AuthedRequest) -> HttpResponse:
                     **form.service_kwargs(),
                 )
             except (InvalidInput, Conflict) as exc:
-                add_app_error(form, exc)
+                add_app_error(form, exc, form.aliases)
                 status = exc.status
             else:
                 if order.detail_held:  # made by this request, not a form sent again

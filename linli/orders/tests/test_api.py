@@ -160,6 +160,7 @@ def test_catalog_lists_fixed_items_and_the_communitys_optional_ones(cast):
         "team_kind": "convenience",
         "skill": "home_repair",
         "members_needed": 1,
+        "form": {"when": "urgency", "address": True, "fields": []},
         "deadlines": {
             "urgent": {"accept_minutes": 30, "complete_minutes": 240},
             "normal": {"accept_minutes": 240, "complete_minutes": 2880},

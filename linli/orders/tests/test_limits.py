@@ -24,7 +24,7 @@ def column(model: Any, name: str) -> int:
 
 
 # (the model's limit, the page form's field, the API schema's property)
-LIMITS = [
+LIMITS: list[tuple[int, tuple[type[forms.Form], str], tuple[str, str]]] = [
     (column(Order, "description"), (PlaceForm, "description"), ("OrderIn", "description")),
     (column(Order, "address"), (PlaceForm, "address"), ("OrderIn", "address")),
     (column(OrderEvent, "note"), (DispatchForm, "note"), ("DispatchIn", "note")),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from linli.orders import services
+from linli.orders.catalog import install_optional_items
 from linli.site.testing import Cast, browser_log_in
 
 pytestmark = [
@@ -78,6 +79,7 @@ async () => {
 
 def _orders(cast: Cast) -> dict[str, int]:
     """An order in each state a page shows: waiting, dispatched to the member, rated low."""
+    install_optional_items([cast.a.center])
     waiting = services.order_place(actor=cast.a.resident, item="home_repair", description="漏水")
     dispatched = services.order_place(actor=cast.a.resident, item="home_repair", description="门锁")
     services.order_dispatch(
@@ -103,6 +105,7 @@ def _pages(cast: Cast, ids: dict[str, int]) -> dict[str, list[str]]:
             "/",
             "/orders/",
             "/orders/new/home_repair/",
+            f"/orders/new/birthday-{cast.a.center.code}/",
             f"/orders/{ids['dispatched']}/",
             f"/orders/{ids['done']}/",
             "/network/",
