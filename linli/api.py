@@ -75,9 +75,9 @@ PYDANTIC_MESSAGES = {
     "string_type": lambda ctx: _("请输入文本。"),
     "datetime_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期时间。"),
     "datetime_from_date_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期时间。"),
-    "date_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期,例如 1944-03-05。"),
-    "date_from_datetime_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期,例如 1944-03-05。"),
-    "date_from_datetime_inexact": lambda ctx: _("请输入 ISO 8601 格式的日期,例如 1944-03-05。"),
+    "date_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期，例如 1944-03-05。"),
+    "date_from_datetime_parsing": lambda ctx: _("请输入 ISO 8601 格式的日期，例如 1944-03-05。"),
+    "date_from_datetime_inexact": lambda ctx: _("请输入 ISO 8601 格式的日期，例如 1944-03-05。"),
     "literal_error": lambda ctx: (
         _("取值必须是 %(expected)s 之一。") % {"expected": ctx.get("expected")}
     ),
@@ -87,7 +87,7 @@ PYDANTIC_MESSAGES = {
     "less_than_equal": lambda ctx: _("不能大于 %(n)s。") % {"n": ctx.get("le")},
     # Our own validators (e.g. SaneDateTime) raise ValueError with a translated message.
     "value_error": lambda ctx: str(ctx.get("error", "")),
-    "timezone_aware": lambda ctx: _("请带上时区,例如 2026-12-01T09:00:00+08:00。"),
+    "timezone_aware": lambda ctx: _("请带上时区，例如 2026-12-01T09:00:00+08:00。"),
 }
 
 

@@ -80,7 +80,7 @@ class MaskedInput(forms.TextInput):
         if not self.real:
             return html
         if not self.revealable:
-            hint = format_html(' <span class="help">{}</span>', _("已隐藏;不修改则保留原值。"))
+            hint = format_html(' <span class="help">{}</span>', _("已隐藏；不修改则保留原值。"))
             return mark_safe(html + hint)  # noqa: S308
         return mark_safe(html + reveal_button(name, keep_hint=True))  # noqa: S308
 
@@ -94,14 +94,14 @@ def reveal_button(name: str, *, keep_hint: bool = False) -> str:
     # (the form attribute): forms cannot nest, and a submit button of the
     # change form itself would become its default, taking Enter from "save".
     hint = (
-        format_html(' <span class="help">{}</span>', _("已隐藏;不修改则保留原值。"))
+        format_html(' <span class="help">{}</span>', _("已隐藏；不修改则保留原值。"))
         if keep_hint
         else ""
     )
     return format_html(
         ' <button type="submit" class="button" style="margin-left: .5em" form="{}">{}</button>{}',
         reveal_form_id(name),
-        _("查看明文(记入审计日志)"),
+        _("查看明文（记入审计日志）"),
         hint,
     )
 

@@ -47,9 +47,9 @@ _NUMBER = re.compile(r"[+-]?\d+")
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot be stored as text, or None."""
     if "\x00" in value:
-        return _("不能包含空字符(NUL)。")
+        return _("不能包含空字符（NUL）。")
     if _SURROGATE.search(value):
-        return _("包含无效的字符(不成对的代理项)。")
+        return _("包含无效的字符（不成对的代理项）。")
     return None
 
 
@@ -61,7 +61,7 @@ def int_problem(value: int) -> str | None:
 
 def datetime_problem(value: dt.datetime) -> str | None:
     if value.tzinfo is None:
-        return _("请带上时区,例如 2026-12-01T09:00:00+08:00。")
+        return _("请带上时区，例如 2026-12-01T09:00:00+08:00。")
     if not DATETIME_MIN <= value < DATETIME_MAX:
         return _("日期必须在 1900 年到 2199 年之间。")
     return None
@@ -151,7 +151,7 @@ def _message(status: int) -> str:
         404: _("未找到。"),
         405: _("不支持这个请求方法。"),
         413: _("请求内容太大。"),
-        415: _("请求体必须是 JSON(Content-Type: application/json)。"),
+        415: _("请求体必须是 JSON（Content-Type: application/json）。"),
     }.get(status, _("请求失败。"))
 
 

@@ -115,7 +115,7 @@ class RequestLogMiddleware:
             exc_info=(type(exception), exception, exception.__traceback__),
         )
         rid = getattr(request, "request_id", "")
-        message = _("服务器出错了,我们会尽快处理。请把编号 %(id)s 告诉工作人员。") % {"id": rid}
+        message = _("服务器出错了，我们会尽快处理。请把编号 %(id)s 告诉工作人员。") % {"id": rid}
         if request.path.startswith("/api/"):
             return JsonResponse(
                 {"code": "server_error", "message": message, "fields": {}}, status=500

@@ -34,7 +34,7 @@ PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 class TooManyRequests(AppError):
     status = 429
     code = "rate_limited"
-    default_message = _("请求太频繁,请稍后再试。")
+    default_message = _("请求太频繁，请稍后再试。")
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -115,7 +115,7 @@ def rate_limited(
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             wait = hit(scope, key(request), rate() if callable(rate) else rate)
             if wait is not None:
-                raise TooManyRequests(_("请求太频繁,请 %(n)s 秒后再试。") % {"n": wait}, fields={})
+                raise TooManyRequests(_("请求太频繁，请 %(n)s 秒后再试。") % {"n": wait}, fields={})
             return view(request, *args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

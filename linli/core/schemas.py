@@ -34,7 +34,7 @@ def _datetime_text(value: object) -> object:
 
 def _date_text(value: object) -> object:
     if not isinstance(value, str | dt.date):
-        raise ValueError(_("请输入 ISO 8601 格式的日期,例如 1944-03-05。"))
+        raise ValueError(_("请输入 ISO 8601 格式的日期，例如 1944-03-05。"))
     return value
 
 

@@ -24,7 +24,7 @@ def body_limit(request: HttpRequest) -> int:
 
 
 def _too_large(request: HttpRequest, limit: int) -> HttpResponse:
-    message = _("请求内容太大(上限 %(n)s KB)。") % {"n": limit // 1024}
+    message = _("请求内容太大（上限 %(n)s KB）。") % {"n": limit // 1024}
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "too_large", "message": message, "fields": {}}, status=413)
     return render(

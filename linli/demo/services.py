@@ -67,7 +67,7 @@ def demo_seed(
     names are taken: the demo never mixes with real data.
     """
     if scale not in SCALES:
-        raise InvalidInput(_("未知的演示规模:%(scale)s。") % {"scale": scale})
+        raise InvalidInput(_("未知的演示规模：%(scale)s。") % {"scale": scale})
     if not 0 < fraction <= 1:
         raise InvalidInput(_("人口比例必须大于 0 且不超过 1。"))
     as_of = as_of or ages.today()
@@ -135,7 +135,7 @@ def _check_empty() -> None:
     if Center.objects.exists():
         raise Conflict(
             _(
-                "数据库中已有服务中心,演示数据只能写入空数据库。请换一个新数据库(例如删除 data/linli.sqlite3 后重新 migrate),或加 --if-empty 跳过。"
+                "数据库中已有服务中心，演示数据只能写入空数据库。请换一个新数据库（例如删除 data/linli.sqlite3 后重新 migrate），或加 --if-empty 跳过。"
             )
         )
     taken = list(
@@ -145,7 +145,7 @@ def _check_empty() -> None:
     )
     if taken:
         raise Conflict(
-            _("演示账号需要的用户名已被占用:%(names)s。请使用新的数据库。")
+            _("演示账号需要的用户名已被占用：%(names)s。请使用新的数据库。")
             % {"names": ", ".join(taken)}
         )
     # The generator names these codes; a city may add others but must keep them.
@@ -161,4 +161,6 @@ def _check_empty() -> None:
     if not Function.objects.filter(fixed=False).exists():
         missing.append(str(_("中心功能")))
     if missing:
-        raise Conflict(_("缺少基础数据(%(what)s):请先运行 migrate。") % {"what": ";".join(missing)})
+        raise Conflict(
+            _("缺少基础数据（%(what)s）：请先运行 migrate。") % {"what": ";".join(missing)}
+        )

@@ -205,7 +205,9 @@ def _batch_scope(user: User | None, community: Center | None) -> list[int] | Non
         return None if community is None else [community.pk]
     if community is None:
         if user.role != Role.CITY:
-            raise InvalidInput(fields={"community": _("请选择社区;只有市级管理员可以对全市派单。")})
+            raise InvalidInput(
+                fields={"community": _("请选择社区；只有市级管理员可以对全市派单。")}
+            )
         return None
     if not manages_community(user, community.pk):
         if user.role == Role.DISPATCHER:

@@ -47,14 +47,14 @@ def batch_view(request: AuthedRequest) -> HttpResponse:
                 raise InvalidInput(fields={"community": _("请选择社区。")})
             policy = policy_set(actor=request.user, community=community, mode=request.POST["mode"])
             messages.success(
-                request, _("派单方式已改为:%(mode)s") % {"mode": policy.get_mode_display()}
+                request, _("派单方式已改为：%(mode)s") % {"mode": policy.get_mode_display()}
             )
         else:
             plan = batch_dispatch(actor=request.user, community=community, dry_run=False)
             failed = len(plan.assignments) - plan.applied
             messages.success(
                 request,
-                _("已批量派出 %(n)d 个岗位,%(failed)d 个因状态变化跳过,%(miss)d 个暂无合适队员。")
+                _("已批量派出 %(n)d 个岗位，%(failed)d 个因状态变化跳过，%(miss)d 个暂无合适队员。")
                 % {"n": plan.applied, "failed": failed, "miss": len(plan.unassigned)},
             )
         url = request.path + (

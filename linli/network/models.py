@@ -55,7 +55,7 @@ class Center(models.Model):
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     floor_area = models.DecimalField(
-        _("面积(平方米)"),
+        _("面积（平方米）"),
         max_digits=9,
         decimal_places=1,
         null=True,
@@ -143,7 +143,7 @@ class Room(models.Model):
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
     capacity = models.PositiveIntegerField(_("容纳人数"), validators=[MinValueValidator(1)])
     floor_area = models.DecimalField(
-        _("面积(平方米)"),
+        _("面积（平方米）"),
         max_digits=8,
         decimal_places=1,
         null=True,

@@ -99,7 +99,7 @@ class PeriodicJob(models.Model):
     """
 
     task_path = models.CharField(_("任务"), max_length=200, unique=True)
-    every = models.FloatField(_("间隔(秒)"))
+    every = models.FloatField(_("间隔（秒）"))
     pending_result_id = models.CharField(_("待运行"), max_length=64, blank=True)
     next_run_at = models.DateTimeField(_("下次运行"), null=True, blank=True)
 

@@ -499,7 +499,7 @@ def orders(request: AuthedRequest, filters: Query[OrderFilters]) -> list[dict[st
     if unknown:
         raise InvalidInput(
             fields={
-                "status": _("未知的状态:%(s)s。可选:%(all)s。")
+                "status": _("未知的状态：%(s)s。可选：%(all)s。")
                 % {"s": ", ".join(unknown), "all": ", ".join(OrderStatus.values)}
             }
         )
@@ -546,7 +546,9 @@ class DispatchIn(Schema):
     )
 
     member: StrictInt | None = Field(None, description="Dispatch to this member …")
-    team: StrictInt | None = Field(None, description="… or offer to every qualified member (抢单).")
+    team: StrictInt | None = Field(
+        None, description="… or offer to every qualified member （抢单）."
+    )
     slot: StrictInt | None = Field(None, description="Slot index; default: the first open slot.")
     note: str = Field("", max_length=limit(OrderEvent, "note"))
 

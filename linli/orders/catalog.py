@@ -53,7 +53,7 @@ FIXED_ITEMS: list[dict[str, Any]] = [
         "icon": "🚸",
         "team_kind": "convenience",
         "skill": "traffic",
-        "description": "上学放学时段校门口交通疏导,需要多名队员。",
+        "description": "上学放学时段校门口交通疏导，需要多名队员。",
         "description_en": "Guiding traffic at the school gate when school starts and ends; needs several members.",
         "members_needed": 3,
         "normal_accept_minutes": 1440,

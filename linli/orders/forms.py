@@ -96,7 +96,7 @@ class PlaceForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     description = forms.CharField(
-        label=_("需求描述(可不填)"),
+        label=_("需求描述（可不填）"),
         required=False,
         max_length=limit(Order, "description"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -177,7 +177,7 @@ class PhoneOrderForm(PlaceForm):
         widget=forms.RadioSelect,
     )
     address = forms.CharField(
-        label=_("服务地址(不填则为居民登记住址)"),
+        label=_("服务地址（不填则为居民登记住址）"),
         required=False,
         max_length=limit(Order, "address"),
     )
@@ -228,7 +228,7 @@ class NoteForm(forms.Form):
 
 class RateForm(forms.Form):
     resolved = forms.TypedChoiceField(
-        label=_("问题解决了吗?"),
+        label=_("问题解决了吗？"),
         choices=[("yes", _("已解决")), ("no", _("未解决"))],
         coerce=lambda v: v == "yes",
         widget=forms.RadioSelect,
@@ -242,7 +242,7 @@ class RateForm(forms.Form):
         error_messages={"required": _("请选择满意度。")},
     )
     comment = forms.CharField(
-        label=_("说几句(可不填)"),
+        label=_("说几句（可不填）"),
         required=False,
         max_length=limit(Rating, "comment"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -262,7 +262,7 @@ class DispatchForm(forms.Form):
         label=_("派给"), error_messages={"required": _("请选择一名队员或一支服务队。")}
     )
     note = forms.CharField(
-        label=_("备注(可不填)"), required=False, max_length=limit(OrderEvent, "note")
+        label=_("备注（可不填）"), required=False, max_length=limit(OrderEvent, "note")
     )
 
     # Service field names that belong to this form's one select.

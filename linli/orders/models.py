@@ -71,22 +71,22 @@ class ServiceItem(LocalizedName, models.Model):
     # a scheduled one must be accepted a lead time before its window opens and
     # completed by the window's end plus a grace.
     urgent_accept_minutes = models.PositiveIntegerField(
-        _("紧急:接单时限(分钟)"), default=30, validators=POLICY_MINUTES
+        _("紧急：接单时限（分钟）"), default=30, validators=POLICY_MINUTES
     )
     urgent_complete_minutes = models.PositiveIntegerField(
-        _("紧急:完成时限(分钟)"), default=240, validators=POLICY_MINUTES
+        _("紧急：完成时限（分钟）"), default=240, validators=POLICY_MINUTES
     )
     normal_accept_minutes = models.PositiveIntegerField(
-        _("一般:接单时限(分钟)"), default=240, validators=POLICY_MINUTES
+        _("一般：接单时限（分钟）"), default=240, validators=POLICY_MINUTES
     )
     normal_complete_minutes = models.PositiveIntegerField(
-        _("一般:完成时限(分钟)"), default=2880, validators=POLICY_MINUTES
+        _("一般：完成时限（分钟）"), default=2880, validators=POLICY_MINUTES
     )
     scheduled_accept_lead_minutes = models.PositiveIntegerField(
-        _("预约:提前接单(分钟)"), default=120, validators=POLICY_MINUTES
+        _("预约：提前接单（分钟）"), default=120, validators=POLICY_MINUTES
     )
     scheduled_complete_grace_minutes = models.PositiveIntegerField(
-        _("预约:完成宽限(分钟)"), default=60, validators=POLICY_MINUTES
+        _("预约：完成宽限（分钟）"), default=60, validators=POLICY_MINUTES
     )
     active = models.BooleanField(_("启用"), default=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)

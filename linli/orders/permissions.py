@@ -184,7 +184,7 @@ def member_can_take(
         load = member_load([member.pk]).get(member.pk, 0)
     if load >= member.max_concurrent:
         return refuse(
-            _("该队员当前已有 %(load)d 单,达到上限 %(cap)d 单。")
+            _("该队员当前已有 %(load)d 单，达到上限 %(cap)d 单。")
             % {"load": load, "cap": member.max_concurrent},
             field="member",
         )
@@ -196,11 +196,11 @@ def member_can_take(
 
 # One whole sentence per action, so that each language can say it its own way.
 _NOT_NOW = {
-    "cancel": gettext_noop("订单当前状态为“%(s)s”,不能取消。"),
-    "dispatch": gettext_noop("订单当前状态为“%(s)s”,不能派单。"),
-    "accept": gettext_noop("订单当前状态为“%(s)s”,不能接单。"),
-    "start": gettext_noop("订单当前状态为“%(s)s”,不能开始服务。"),
-    "complete": gettext_noop("订单当前状态为“%(s)s”,不能完成服务。"),
+    "cancel": gettext_noop("订单当前状态为“%(s)s”，不能取消。"),
+    "dispatch": gettext_noop("订单当前状态为“%(s)s”，不能派单。"),
+    "accept": gettext_noop("订单当前状态为“%(s)s”，不能接单。"),
+    "start": gettext_noop("订单当前状态为“%(s)s”，不能开始服务。"),
+    "complete": gettext_noop("订单当前状态为“%(s)s”，不能完成服务。"),
 }
 
 
@@ -234,7 +234,7 @@ def may_reject(user: User, order: Order, slots: Sequence[Slot]) -> Verdict:
     if order.status not in ORDER_CLOSINGS["reject"][0] or any(
         s.status not in (SlotStatus.OPEN, SlotStatus.ASSIGNED, SlotStatus.OFFERED) for s in slots
     ):
-        return refuse(_("已有队员接单的订单不能驳回,请改为取消。"))
+        return refuse(_("已有队员接单的订单不能驳回，请改为取消。"))
     return ALLOWED
 
 
@@ -361,7 +361,7 @@ def accept_plan(
         return AcceptPlan(ALLOWED, assigned, assigned.member)
     offered = [s for s in slots if s.status == SlotStatus.OFFERED]
     if not offered:
-        return AcceptPlan(refuse(_("没有可接的岗位:已被其他队员接走或已收回。")))
+        return AcceptPlan(refuse(_("没有可接的岗位：已被其他队员接走或已收回。")))
     refusal = refuse(_("这个岗位没有派给您的服务队。"))
     for s in offered:
         member = me.in_team(s.offered_team_id)

@@ -421,7 +421,7 @@ def order_place(
             notify(
                 _dispatchers(order.community_id),
                 "order_placed",
-                gettext_noop("新订单 #%(id)s:%(item)s(%(name)s)"),
+                gettext_noop("新订单 #%(id)s：%(item)s（%(name)s）"),
                 _about(order, name=resident.name),
                 _link(order),
             )
@@ -461,11 +461,11 @@ def _beneficiary(actor: User, resident_id: int | None) -> tuple[Resident, str]:
         try:
             return qs.get(pk=resident_id), PlacedAs.DISPATCHER
         except (Resident.DoesNotExist, ValueError, TypeError) as exc:
-            raise InvalidInput(fields={"resident": _("没有这位居民,或不在您的社区。")}) from exc
+            raise InvalidInput(fields={"resident": _("没有这位居民，或不在您的社区。")}) from exc
     own = Resident.objects.select_related("community").filter(account=actor).first()
     if resident_id is None or (own is not None and resident_id == own.pk):
         if own is None:
-            raise Forbidden(_("您的账号没有关联居民档案,请联系社区工作人员代为下单。"))
+            raise Forbidden(_("您的账号没有关联居民档案，请联系社区工作人员代为下单。"))
         return own, PlacedAs.SELF
     if resident_id in may.own_resident_ids(actor):
         return Resident.objects.select_related("community").get(pk=resident_id), PlacedAs.GUARDIAN
@@ -491,7 +491,7 @@ def order_dispatch(
     automatic dispatch of the worker). The slot must be open.
     """
     if (member_id is None) == (team_id is None):
-        raise InvalidInput(fields={"member": _("请指定一名队员或一支服务队(二选一)。")})
+        raise InvalidInput(fields={"member": _("请指定一名队员或一支服务队（二选一）。")})
     note = _limit(note, DISPATCH_NOTE_MAX, "note")
     with locked(order_id) as t:
         order, slots = t.order, t.slots
@@ -507,7 +507,7 @@ def order_dispatch(
             member.refresh_from_db(fields=["active", "max_concurrent"])
             may.member_can_take(member, order, slots).check()
             to, recipients = SlotStatus.ASSIGNED, [member.user]
-            message = gettext_noop("新派单 #%(id)s:%(item)s,请尽快接单。")
+            message = gettext_noop("新派单 #%(id)s：%(item)s，请尽快接单。")
             team = None
         else:
             assert team_id is not None
@@ -517,7 +517,7 @@ def order_dispatch(
             member = None
             to = SlotStatus.OFFERED
             recipients = [m.user for m in _qualified(team.members.select_related("user"), order)]
-            message = gettext_noop("抢单 #%(id)s:%(item)s,先接先得。")
+            message = gettext_noop("抢单 #%(id)s：%(item)s，先接先得。")
         t.move(
             slot,
             SlotAction.DISPATCH,
@@ -556,14 +556,14 @@ def _member_for(order: Order, member_id: int) -> Member:
     try:
         return qs.get(pk=member_id)
     except (Member.DoesNotExist, ValueError, TypeError) as exc:
-        raise InvalidInput(fields={"member": _("没有这名队员,或不属于本社区。")}) from exc
+        raise InvalidInput(fields={"member": _("没有这名队员，或不属于本社区。")}) from exc
 
 
 def _team_for(order: Order, team_id: int) -> Team:
     try:
         team = Team.objects.get(pk=team_id, community_id=order.community_id)
     except (Team.DoesNotExist, ValueError, TypeError) as exc:
-        raise InvalidInput(fields={"team": _("没有这支服务队,或不属于本社区。")}) from exc
+        raise InvalidInput(fields={"team": _("没有这支服务队，或不属于本社区。")}) from exc
     if not _qualified(team.members.all(), order):
         raise InvalidInput(
             fields={
@@ -611,7 +611,7 @@ def order_accept(*, actor: User, order_id: int) -> Slot:
             notify(
                 _beneficiary_users(order),
                 "order_accepted",
-                gettext_noop("您的订单 #%(id)s(%(item)s)已有队员接单。"),
+                gettext_noop("您的订单 #%(id)s（%(item)s）已有队员接单。"),
                 _about(order),
                 _link(order),
             )
@@ -639,7 +639,7 @@ def order_decline(*, actor: User, order_id: int, reason: str) -> Slot:
         notify(
             _dispatchers(order.community_id),
             "slot_declined",
-            gettext_noop("订单 #%(id)s 被 %(who)s 拒绝:%(reason)s"),
+            gettext_noop("订单 #%(id)s 被 %(who)s 拒绝：%(reason)s"),
             _about(order, who=actor.display_name, reason=reason),
             _link(order),
         )
@@ -679,7 +679,7 @@ def order_complete(*, actor: User, order_id: int, note: str = "") -> Slot:
             notify(
                 _beneficiary_users(order),
                 "order_completed",
-                gettext_noop("订单 #%(id)s(%(item)s)已完成,请为服务打分。"),
+                gettext_noop("订单 #%(id)s（%(item)s）已完成，请为服务打分。"),
                 _about(order),
                 _link(order),
             )
@@ -797,7 +797,7 @@ def order_rate(
             notify(
                 [u for u in _dispatchers(order.community_id) if u.pk != actor.pk],
                 "follow_up",
-                gettext_noop("订单 #%(id)s 需要回访:%(reason)s"),
+                gettext_noop("订单 #%(id)s 需要回访：%(reason)s"),
                 _about(
                     order, reason=each_language(lambda: _follow_up_reason(resolved, satisfaction))
                 ),
@@ -808,7 +808,7 @@ def order_rate(
 
 def _follow_up_reason(resolved: bool, satisfaction: int) -> str:
     if not resolved and satisfaction <= 2:
-        return _("未解决,满意度 %(n)d 分") % {"n": satisfaction}
+        return _("未解决，满意度 %(n)d 分") % {"n": satisfaction}
     if not resolved:
         return _("未解决")
     return _("满意度 %(n)d 分") % {"n": satisfaction}
@@ -866,9 +866,9 @@ def _close(t: Locked, actor: User, action: str, reason: str) -> None:
     ]
     t.close(action, actor=actor, note=reason)
     message = (
-        gettext_noop("订单 #%(id)s 已取消:%(reason)s")
+        gettext_noop("订单 #%(id)s 已取消：%(reason)s")
         if action == "cancel"
-        else gettext_noop("订单 #%(id)s 已驳回:%(reason)s")
+        else gettext_noop("订单 #%(id)s 已驳回：%(reason)s")
     )
     recipients = holders + [u for u in _beneficiary_users(order) if u.pk != actor.pk]
     if not may.manages_community(actor, order.community_id):
@@ -920,7 +920,7 @@ def orders_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                         SlotAction.EXPIRE,
                         SlotStatus.OPEN,
                         actor=None,
-                        event_note=_("超时未接单,已收回待重新派单。"),
+                        event_note=_("超时未接单，已收回待重新派单。"),
                         member=None,
                         offered_team=None,
                         dispatched_at=None,
@@ -930,7 +930,7 @@ def orders_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                         notify(
                             [lost],
                             "slot_expired",
-                            gettext_noop("订单 #%(id)s 超时未接单,已收回。"),
+                            gettext_noop("订单 #%(id)s 超时未接单，已收回。"),
                             _about(order),
                             _link(order),
                         )
@@ -942,7 +942,7 @@ def orders_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 notify(
                     _dispatchers(order.community_id),
                     "order_overdue",
-                    gettext_noop("订单 #%(id)s(%(item)s)已超过接单时限,请尽快处理。"),
+                    gettext_noop("订单 #%(id)s（%(item)s）已超过接单时限，请尽快处理。"),
                     _about(order),
                     _link(order),
                 )

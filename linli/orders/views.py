@@ -92,11 +92,11 @@ CLOSED_STATES = (
 # A short line under the state, for the person who ordered.
 STATUS_HINTS: dict[str, StrOrPromise] = {
     OrderStatus.SUBMITTED: gettext_lazy("社区正在为您安排服务队员。"),
-    OrderStatus.DISPATCHED: gettext_lazy("已派给服务队员,等待队员接单。"),
-    OrderStatus.ACCEPTED: gettext_lazy("队员已接单,会按约定时间上门。"),
+    OrderStatus.DISPATCHED: gettext_lazy("已派给服务队员，等待队员接单。"),
+    OrderStatus.ACCEPTED: gettext_lazy("队员已接单，会按约定时间上门。"),
     OrderStatus.IN_SERVICE: gettext_lazy("队员正在为您服务。"),
-    OrderStatus.COMPLETED: gettext_lazy("服务已完成,请为这次服务打分。"),
-    OrderStatus.REJECTED: gettext_lazy("社区驳回了这张订单,原因见下方记录。"),
+    OrderStatus.COMPLETED: gettext_lazy("服务已完成，请为这次服务打分。"),
+    OrderStatus.REJECTED: gettext_lazy("社区驳回了这张订单，原因见下方记录。"),
     OrderStatus.CANCELLED: gettext_lazy("这张订单已取消。"),
 }
 
@@ -165,23 +165,23 @@ def timeline(order: Order) -> list[Entry]:
                 PlacedAs.DISPATCHER: _("代居民下单"),
             }
             text = placed.get(order.placed_as, _("下单"))
-            text += _("(%(channel)s)") % {"channel": order.get_channel_display()}
+            text += _("（%(channel)s）") % {"channel": order.get_channel_display()}
             note = order.description
         elif e.action == "dispatch":
             target = _dispatch_target(e)
             if e.slot_to == SlotStatus.OFFERED:
-                text = _("发布抢单:%(team)s") % {"team": target} if target else _("发布抢单")
+                text = _("发布抢单：%(team)s") % {"team": target} if target else _("发布抢单")
             else:
                 text = _("派单给 %(name)s") % {"name": target} if target else _("派单")
         elif e.action == "rate":
             if rating is not None:
-                text = _("评价:%(n)d 分(%(label)s),%(resolved)s") % {
+                text = _("评价：%(n)d 分（%(label)s），%(resolved)s") % {
                     "n": rating.satisfaction,
                     "label": rating.get_satisfaction_display(),
                     "resolved": _("问题已解决") if rating.resolved else _("问题未解决"),
                 }
                 if rating.source == Rating.Source.CALLBACK:
-                    text = _("电话回访记录:%(rating)s") % {"rating": text}
+                    text = _("电话回访记录：%(rating)s") % {"rating": text}
                 note = rating.comment
             else:
                 text = _("评价")
@@ -193,7 +193,7 @@ def timeline(order: Order) -> list[Entry]:
                 "complete": _("完成服务"),
                 "cancel": _("取消订单"),
                 "reject": _("驳回订单"),
-                "expire": _("超时未接单,岗位已收回待重新派单"),
+                "expire": _("超时未接单，岗位已收回待重新派单"),
                 "overdue": _("超过接单时限"),
                 "follow_up": _("完成回访"),
             }.get(e.action, e.action)
@@ -217,7 +217,7 @@ def _own_resident(user: User) -> Resident:
         raise Forbidden(_("工作人员请用“电话代下单”为居民下单。"))
     own = Resident.objects.filter(account=user).select_related("community").first()
     if own is None:
-        raise Forbidden(_("您的账号没有关联居民档案,请联系社区工作人员代为下单。"))
+        raise Forbidden(_("您的账号没有关联居民档案，请联系社区工作人员代为下单。"))
     return own
 
 
@@ -237,7 +237,7 @@ def place_view(request: AuthedRequest, code: str) -> HttpResponse:
     chosen = next((p for p in people if str(p.pk) == wanted), own)
     item = catalog_for(user, community_id=chosen.community_id).filter(code=code).first()
     if item is None:
-        raise NotFound(_("没有这个服务项目,或您所在的社区不提供。"))
+        raise NotFound(_("没有这个服务项目，或您所在的社区不提供。"))
     form = PlaceForm(
         request.POST or None,
         initial={
@@ -263,9 +263,9 @@ def place_view(request: AuthedRequest, code: str) -> HttpResponse:
                 status = exc.status
             else:
                 if order.detail_held:  # made by this request, not a form sent again
-                    messages.success(request, _("下单成功!社区会尽快为您安排服务队员。"))
+                    messages.success(request, _("下单成功！社区会尽快为您安排服务队员。"))
                 else:
-                    messages.info(request, _("这张订单已经提交,不会重复下单。"))
+                    messages.info(request, _("这张订单已经提交，不会重复下单。"))
                 return redirect("orders:detail", pk=order.pk)
         else:
             status = 400
@@ -513,7 +513,7 @@ def rate_view(request: AuthedRequest, pk: int) -> HttpResponse:
             satisfaction=data["satisfaction"],
             comment=data["comment"],
         )
-        return _("感谢您的评价!")
+        return _("感谢您的评价！")
 
     return _act(request, pk, "rate", RateForm, call)
 
@@ -545,7 +545,7 @@ def dispatch_view(request: AuthedRequest, pk: int) -> HttpResponse:
         slot = services.order_dispatch(actor=request.user, order_id=pk, **form.service_kwargs())
         if slot.member is not None:
             return _("已派单给 %(name)s。") % {"name": slot.member.name}
-        return _("已发布抢单:%(team)s。") % {"team": slot.offered_team}
+        return _("已发布抢单：%(team)s。") % {"team": slot.offered_team}
 
     return _act(request, pk, "dispatch", DispatchForm, call)
 
@@ -565,7 +565,7 @@ def follow_up_view(request: AuthedRequest, pk: int) -> HttpResponse:
 def accept_view(request: AuthedRequest, pk: int) -> HttpResponse:
     def call(form: forms.Form) -> str:
         services.order_accept(actor=request.user, order_id=pk)
-        return _("已接单,请按时上门服务。")
+        return _("已接单，请按时上门服务。")
 
     return _act(request, pk, "accept", _Empty, call)
 
@@ -575,7 +575,7 @@ def accept_view(request: AuthedRequest, pk: int) -> HttpResponse:
 def decline_view(request: AuthedRequest, pk: int) -> HttpResponse:
     def call(form: forms.Form) -> str:
         services.order_decline(actor=request.user, order_id=pk, reason=form.cleaned_data["reason"])
-        return _("已拒绝,订单退回派单员重新安排。")
+        return _("已拒绝，订单退回派单员重新安排。")
 
     # Once declined the order is no longer the member's: back to their list.
     return _act(request, pk, "decline", ReasonForm, call, default_next=reverse("orders:tasks"))
@@ -596,7 +596,7 @@ def start_view(request: AuthedRequest, pk: int) -> HttpResponse:
 def complete_view(request: AuthedRequest, pk: int) -> HttpResponse:
     def call(form: forms.Form) -> str:
         services.order_complete(actor=request.user, order_id=pk, note=form.cleaned_data["note"])
-        return _("服务已完成,辛苦了!")
+        return _("服务已完成，辛苦了！")
 
     return _act(request, pk, "complete", NoteForm, call)
 
@@ -653,7 +653,7 @@ def queue_view(request: AuthedRequest) -> HttpResponse:
         else []
     )
     statuses: list[tuple[str, StrOrPromise]] = [
-        ("open", _("进行中(全部未完成)")),
+        ("open", _("进行中（全部未完成）")),
         *OrderStatus.choices,
     ]
     form = QueueFilterForm(request.GET, statuses=statuses, items=items, communities=communities)
@@ -747,7 +747,7 @@ def phone_view(request: AuthedRequest) -> HttpResponse:
                         request, _("已为 %(name)s 下单。") % {"name": order.resident.name}
                     )
                 else:
-                    messages.info(request, _("这张订单已经提交,不会重复下单。"))
+                    messages.info(request, _("这张订单已经提交，不会重复下单。"))
                 return redirect("orders:detail", pk=order.pk)
         else:
             status = 400

@@ -19,10 +19,10 @@ class AgeGroup:
     max_age: int | None  # inclusive; None for open-ended
 
 
-SMALL_CHILD = AgeGroup("small_child", _("幼儿(0–6岁)"), 0, 6)
-CHILD = AgeGroup("child", _("儿童(0–14岁)"), 0, 14)
-ELDERLY = AgeGroup("elderly", _("老年人(60岁及以上)"), 60, None)
-AGED = AgeGroup("aged", _("高龄老人(80岁及以上)"), 80, None)
+SMALL_CHILD = AgeGroup("small_child", _("幼儿（0–6岁）"), 0, 6)
+CHILD = AgeGroup("child", _("儿童（0–14岁）"), 0, 14)
+ELDERLY = AgeGroup("elderly", _("老年人（60岁及以上）"), 60, None)
+AGED = AgeGroup("aged", _("高龄老人（80岁及以上）"), 80, None)
 GROUPS = (SMALL_CHILD, CHILD, ELDERLY, AGED)
 BY_CODE = {g.code: g for g in GROUPS}
 

@@ -192,7 +192,9 @@ def resident_import(
             # community's) instead of inserting.
             log.info("resident import lost a race on id_number (attempt %d)", attempt)
     return ImportResult(
-        errors=[RowError(0, "", _("有人同时在导入相同的居民,本次未导入任何数据。请稍后重新导入。"))]
+        errors=[
+            RowError(0, "", _("有人同时在导入相同的居民，本次未导入任何数据。请稍后重新导入。"))
+        ]
     )
 
 
@@ -222,7 +224,7 @@ def _read_rows(
                 if number > 1 and all(_blank(v) for v in values):
                     continue
                 if len(rows) > MAX_ROWS:
-                    message = _("表格超过 %(max)d 行,请分成几个文件导入。") % {"max": MAX_ROWS}
+                    message = _("表格超过 %(max)d 行，请分成几个文件导入。") % {"max": MAX_ROWS}
                     return [], RowError(0, "", message)
                 rows.append(Row(number, values))
         finally:
@@ -231,7 +233,7 @@ def _read_rows(
     # damaged or foreign file; to the user they all mean "not a readable .xlsx".
     except Exception:
         log.info("unreadable resident import file", exc_info=True)
-        return [], RowError(0, "", _("无法读取该文件,请上传用 Excel 或 WPS 保存的 .xlsx 表格。"))
+        return [], RowError(0, "", _("无法读取该文件，请上传用 Excel 或 WPS 保存的 .xlsx 表格。"))
     return rows, None
 
 
@@ -252,7 +254,7 @@ def _parse(actor: User, sheet: Sheet, rows: list[Row]) -> list[ParsedRow] | None
     (duplicates, other communities) still see it.
     """
     if not rows or all(_blank(v) for v in rows[0].values):
-        sheet.errors.append(RowError(1, "", _("第一行应为列名,例如:姓名、性别、出生日期。")))
+        sheet.errors.append(RowError(1, "", _("第一行应为列名，例如：姓名、性别、出生日期。")))
         return None
     if not _read_header(sheet, rows[0].values):
         return None
@@ -294,7 +296,9 @@ def _read_header(sheet: Sheet, header: Sequence[Any]) -> bool:
         text = str(cell).strip()
         column = BY_HEADER.get(text) or BY_HEADER.get(text.lower())
         if column is None:
-            sheet.errors.append(RowError(1, text, _("无法识别的列名,请删除该列或改用规定的列名。")))
+            sheet.errors.append(
+                RowError(1, text, _("无法识别的列名，请删除该列或改用规定的列名。"))
+            )
         elif column.field in seen:
             sheet.errors.append(
                 RowError(1, text, _("与“%(other)s”列重复。") % {"other": seen[column.field]})
@@ -398,7 +402,7 @@ def _parse_gender(value: Any) -> str:
     genders = {"男": Resident.Gender.MALE, "M": Resident.Gender.MALE}
     genders |= {"女": Resident.Gender.FEMALE, "F": Resident.Gender.FEMALE}
     if text not in genders:
-        raise CellError(_("性别请填写“男”或“女”(也可写 M / F)。"))
+        raise CellError(_("性别请填写“男”或“女”（也可写 M / F）。"))
     return genders[text]
 
 
@@ -410,7 +414,7 @@ def _parse_birth_date(value: Any) -> dt.date:
     else:
         match = DATE_TEXT.match(_text(value))
         if not match:
-            raise CellError(_("出生日期格式应为 1950-03-05 或 1950/03/05,或使用 Excel 日期格式。"))
+            raise CellError(_("出生日期格式应为 1950-03-05 或 1950/03/05，或使用 Excel 日期格式。"))
         try:
             date = dt.date(*(int(g) for g in match.groups()))
         except ValueError as exc:
@@ -422,7 +426,7 @@ def _parse_id_number(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         # Excel keeps 15 significant digits: the last three are already lost.
         raise CellError(
-            _("身份证号被 Excel 当成了数字,末几位已丢失。请把该列设为“文本”后重新填写。")
+            _("身份证号被 Excel 当成了数字，末几位已丢失。请把该列设为“文本”后重新填写。")
         )
     return _check("id_number", _text(value).replace(" ", "").upper())
 
@@ -440,7 +444,7 @@ def _parse_community(actor: User, value: Any, communities: dict[str, Center]) ->
     if center.kind != Center.Kind.COMMUNITY:
         raise CellError(_("该编码不是社区中心。"))
     if actor.role != Role.CITY and center.pk != actor.community_id:
-        raise CellError(_("不属于您的社区,不能导入。"))
+        raise CellError(_("不属于您的社区，不能导入。"))
     return center
 
 
@@ -456,9 +460,9 @@ def _parse_coordinate(value: Any, name: str) -> float | None:
             raise ValueError
         number = float(value if isinstance(value, (int, float)) else _text(value))
     except ValueError as exc:
-        raise CellError(_("请填写数字,例如 22.918。")) from exc
+        raise CellError(_("请填写数字，例如 22.918。")) from exc
     if not math.isfinite(number):
-        raise CellError(_("请填写数字,例如 22.918。"))
+        raise CellError(_("请填写数字，例如 22.918。"))
     return _check(name, number)
 
 
@@ -476,7 +480,7 @@ def _parse_tags(value: Any, tags: dict[str, CareTag]) -> list[CareTag]:
     if unknown:
         names = "、".join(sorted({t.name for t in tags.values()}))
         raise CellError(
-            _("没有这个关爱标签:%(unknown)s。可用的有:%(names)s。")
+            _("没有这个关爱标签：%(unknown)s。可用的有：%(names)s。")
             % {"unknown": "、".join(unknown), "names": names}
         )
     return found

@@ -52,20 +52,20 @@ def id_gender(id_number: str) -> str:
 def validate_id_number(value: str) -> None:
     """A resident ID number (GB 11643): 18 characters, region, birth date, check digit."""
     if not ID_PATTERN.match(value):
-        raise ValidationError(_("身份证号应为 18 位:17 位数字加 1 位数字或 X。"), code="id_format")
+        raise ValidationError(_("身份证号应为 18 位：17 位数字加 1 位数字或 X。"), code="id_format")
     if value[:2] not in ID_PROVINCES:
         raise ValidationError(_("身份证号的地区码不正确。"), code="id_region")
     if id_birth_date(value) is None:
         raise ValidationError(_("身份证号中的出生日期无效。"), code="id_birth_date")
     if id_check_char(value[:17]) != value[17]:
-        raise ValidationError(_("身份证号校验位不正确,请核对是否有错字。"), code="id_checksum")
+        raise ValidationError(_("身份证号校验位不正确，请核对是否有错字。"), code="id_checksum")
 
 
 @deconstructible
 class BirthDateValidator:
     """Not before 1900 and not after today (today is read at each call)."""
 
-    message = _("出生日期不合理(应在 1900 年之后且不晚于今天)。")
+    message = _("出生日期不合理（应在 1900 年之后且不晚于今天）。")
     code = "birth_date"
 
     def __call__(self, value: dt.date) -> None:
@@ -96,13 +96,15 @@ def id_number_agreement(id_number: str, birth_date: dt.date | None, gender: str)
     if embedded and birth_date and embedded != birth_date:
         return {
             "id_number": str(
-                _("身份证号中的出生日期(%(date)s)与出生日期不一致。")
+                _("身份证号中的出生日期（%(date)s）与出生日期不一致。")
                 % {"date": embedded.isoformat()}
             )
         }
     if gender and gender != id_gender(id_number):
         label = _("男") if id_gender(id_number) == "M" else _("女")
         return {
-            "id_number": str(_("身份证号显示性别为“%(gender)s”,与性别不一致。") % {"gender": label})
+            "id_number": str(
+                _("身份证号显示性别为“%(gender)s”，与性别不一致。") % {"gender": label}
+            )
         }
     return {}

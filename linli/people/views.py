@@ -112,7 +112,7 @@ def resident_reveal_view(request: AuthedRequest, pk: int, field: str) -> HttpRes
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("Excel 文件(.xlsx)"))
+    file = forms.FileField(label=gettext_lazy("Excel 文件（.xlsx）"))
 
     def clean_file(self) -> UploadedFile:
         f = self.cleaned_data["file"]
@@ -135,7 +135,7 @@ def resident_import_view(request: AuthedRequest) -> HttpResponse:
         if result.ok:
             messages.success(
                 request,
-                _("导入完成:新增 %(created)d 人,更新 %(updated)d 人,无变化 %(unchanged)d 人。")
+                _("导入完成：新增 %(created)d 人，更新 %(updated)d 人，无变化 %(unchanged)d 人。")
                 % {
                     "created": result.created,
                     "updated": result.updated,

@@ -27,7 +27,7 @@ def validate_availability(value: object) -> None:
             or item[1] >= item[2]
         ):
             raise ValidationError(
-                _('空闲时段 %(item)s 无效:应为 [星期(0–6), "HH:MM", "HH:MM"] 且开始早于结束。'),
+                _('空闲时段 %(item)s 无效：应为 [星期（0–6）， "HH:MM", "HH:MM"] 且开始早于结束。'),
                 params={"item": item},
             )
 

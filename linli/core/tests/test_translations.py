@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -124,3 +125,42 @@ def test_one_chinese_word_two_english_meanings(client):
     client.force_login(cast.a.dispatcher)
     page = client.get("/people/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "<h1>Residents</h1>" in page
+
+
+HAN = "\u3400-\u9fff"
+ASCII_BESIDE_HAN = re.compile(rf"[{HAN}][,:;!?()]|[,:;!?()][{HAN}]")
+
+
+def test_chinese_strings_use_full_width_punctuation():
+    """The Chinese UI (the catalog's msgids) writes ，：；！？（） beside Chinese."""
+    wrong = [k for k in parse_po(PO) if ASCII_BESIDE_HAN.search(k.split("\x04")[-1])]
+    assert not wrong, "ASCII punctuation beside Chinese (run scripts/fullwidth): " + " | ".join(
+        wrong[:20]
+    )
+
+
+# Words a person types as they are, quoted in English help: the residents'
+# spreadsheet's column names and values, and a catalog item's Chinese label.
+TYPED_AS_IS = ("姓名", "性别", "出生日期", "男", "女", "独居", "空巢", "、", '"人数"')
+
+
+def test_english_strings_hold_no_chinese():
+    """No Han character in an English translation, but the words typed as they are."""
+    han = re.compile(rf"[{HAN}]")
+
+    def chinese(text: str) -> bool:
+        for word in TYPED_AS_IS:
+            text = text.replace(word, "")
+        return bool(han.search(text))
+
+    wrong = [k for k, forms in parse_po(PO).items() if any(chinese(f) for f in forms)]
+    assert not wrong, "Chinese in English strings: " + " | ".join(wrong[:20])
+
+
+def test_fullwidth_has_nothing_left_to_rewrite():
+    """The sources are as scripts/fullwidth leaves them (templates and Python too)."""
+    script = PACKAGE.parent / "scripts" / "fullwidth"
+    result = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout

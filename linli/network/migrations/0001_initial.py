@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
                 ('lat', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(-90), django.core.validators.MaxValueValidator(90)], verbose_name='纬度')),
                 ('lon', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(-180), django.core.validators.MaxValueValidator(180)], verbose_name='经度')),
-                ('floor_area', models.DecimalField(blank=True, decimal_places=1, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='面积(平方米)')),
+                ('floor_area', models.DecimalField(blank=True, decimal_places=1, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='面积（平方米）')),
                 ('provision', models.CharField(blank=True, choices=[('state_assets', '盘活国有资产型'), ('co_built', '社企共建型'), ('shared', '共享共用型'), ('new_build', '新建改建型')], max_length=16, verbose_name='建设模式')),
                 ('opening_hours', models.CharField(blank=True, max_length=100, verbose_name='开放时间')),
                 ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='network.center', verbose_name='上级中心')),
@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=100, verbose_name='名称')),
                 ('kind', models.CharField(choices=[('calligraphy', '书画室'), ('children', '儿童之家'), ('canteen', '长者食堂'), ('elder_university', '老年大学分校'), ('reading', '阅览室'), ('hall', '多功能厅'), ('fitness', '康乐健身室'), ('theatre', '戏曲放映室'), ('meeting', '议事室'), ('other', '其他')], max_length=20, verbose_name='类型')),
                 ('capacity', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)], verbose_name='容纳人数')),
-                ('floor_area', models.DecimalField(blank=True, decimal_places=1, max_digits=8, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='面积(平方米)')),
+                ('floor_area', models.DecimalField(blank=True, decimal_places=1, max_digits=8, null=True, validators=[django.core.validators.MinValueValidator(0)], verbose_name='面积（平方米）')),
                 ('center', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rooms', to='network.center', verbose_name='所属中心')),
             ],
             options={

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("task_path", models.CharField(max_length=200, unique=True, verbose_name="任务")),
-                ("every", models.FloatField(verbose_name="间隔(秒)")),
+                ("every", models.FloatField(verbose_name="间隔（秒）")),
                 (
                     "pending_result_id",
                     models.CharField(blank=True, max_length=64, verbose_name="待运行"),

@@ -29,8 +29,8 @@ def test_resident_reads_notifications(
     resident.save()
     for i, message in enumerate(
         [
-            gettext_noop("新订单 #%(id)s:%(item)s(%(name)s)"),
-            gettext_noop("新订单 #%(id)s:%(item)s(%(name)s)"),
+            gettext_noop("新订单 #%(id)s：%(item)s（%(name)s）"),
+            gettext_noop("新订单 #%(id)s：%(item)s（%(name)s）"),
         ],
         start=41,
     ):
@@ -52,7 +52,7 @@ def test_resident_reads_notifications(
     bell.click()
     page.wait_for_url("**/notifications/")
     assert page.locator("li.note.unread").count() == 2
-    assert "新订单 #42:家政维修(曾庆宝)" in page.locator("li.note").first.inner_text()
+    assert "新订单 #42：家政维修（曾庆宝）" in page.locator("li.note").first.inner_text()
     screenshot(page, f"inbox-{width}")
 
     page.locator("li.note").first.get_by_role("button", name="标为已读").click()

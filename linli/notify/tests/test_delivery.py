@@ -70,7 +70,7 @@ def _order_placed(cast: Cast) -> Delivery:
     notify(
         [cast.a.resident],
         "order_placed",
-        gettext_noop("新订单 #%(id)s:%(item)s(%(name)s)"),
+        gettext_noop("新订单 #%(id)s：%(item)s（%(name)s）"),
         {"id": 12, "item": each_language(lambda: item.label), "name": "曾庆宝"},
         "/orders/12/",
     )

@@ -21,7 +21,7 @@ from linli.site.testing import Cast, client_for
 
 pytestmark = pytest.mark.django_db
 
-ORDER_PLACED = gettext_noop("新订单 #%(id)s:%(item)s(%(name)s)")
+ORDER_PLACED = gettext_noop("新订单 #%(id)s：%(item)s（%(name)s）")
 
 
 def api(user: User) -> Client:
@@ -97,7 +97,7 @@ def test_inbox_lists_only_ones_own_newest_first_in_ones_language(cast: Cast) -> 
     assert html.index("New order #2: Home repairs (曾庆宝)") < html.index("New order #1:")
     assert "#9" not in html
     zh = client_for(cast.b.dispatcher).get("/notifications/").content.decode()
-    assert "新订单 #9:家政维修(曾庆宝)" in zh and "#1" not in zh
+    assert "新订单 #9：家政维修（曾庆宝）" in zh and "#1" not in zh
 
 
 def test_inbox_unread_filter_and_pages(cast: Cast) -> None:
@@ -105,10 +105,10 @@ def test_inbox_unread_filter_and_pages(cast: Cast) -> None:
     Notification.objects.filter(pk=rows[0].pk).update(read_at=timezone.now())  # #25 read
     client = client_for(cast.a.resident)
     first = client.get("/notifications/").content.decode()
-    assert "新订单 #25:" in first and "新订单 #6:" in first and "新订单 #5:" not in first
-    assert "新订单 #5:" in client.get("/notifications/?page=2").content.decode()
+    assert "新订单 #25：" in first and "新订单 #6：" in first and "新订单 #5：" not in first
+    assert "新订单 #5：" in client.get("/notifications/?page=2").content.decode()
     unread = client.get("/notifications/?unread=1").content.decode()
-    assert "新订单 #25:" not in unread and "新订单 #24:" in unread
+    assert "新订单 #25：" not in unread and "新订单 #24：" in unread
 
 
 def test_inbox_page_query_count_does_not_grow(

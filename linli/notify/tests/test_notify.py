@@ -16,7 +16,7 @@ from linli.site.testing import Cast
 
 pytestmark = pytest.mark.django_db
 
-ORDER_PLACED = gettext_noop("新订单 #%(id)s:%(item)s(%(name)s)")
+ORDER_PLACED = gettext_noop("新订单 #%(id)s：%(item)s（%(name)s）")
 
 
 def test_one_row_per_distinct_recipient_and_a_delivery_per_sending_channel(
@@ -73,7 +73,7 @@ def test_same_notification_in_each_readers_language(cast: Cast) -> None:
         )
     texts = {n.recipient.username: n.text for n in Notification.objects.select_related("recipient")}
     assert texts == {
-        zh.username: "新订单 #7:家政维修(曾庆宝)",
+        zh.username: "新订单 #7：家政维修（曾庆宝）",
         en.username: "New order #7: Home repairs (曾庆宝)",
     }
     # Delivered in the recipient's language as well.
@@ -104,7 +104,7 @@ def test_order_notifications_reach_each_reader_in_their_language(cast: Cast) -> 
     order = orders.order_place(actor=cast.a.resident, item="home_repair")
     n = Notification.objects.get(recipient=cast.a.dispatcher)
     assert n.render("en") == f"New order #{order.pk}: Home repairs ({cast.a.person.name})"
-    assert n.render("zh-hans") == f"新订单 #{order.pk}:家政维修({cast.a.person.name})"
+    assert n.render("zh-hans") == f"新订单 #{order.pk}：家政维修（{cast.a.person.name}）"
 
 
 def test_new_form_with_no_params_is_translated(cast: Cast) -> None:

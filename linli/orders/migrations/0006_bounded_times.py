@@ -38,32 +38,32 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='serviceitem',
             name='normal_accept_minutes',
-            field=models.PositiveIntegerField(default=240, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='一般:接单时限(分钟)'),
+            field=models.PositiveIntegerField(default=240, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='一般：接单时限（分钟）'),
         ),
         migrations.AlterField(
             model_name='serviceitem',
             name='normal_complete_minutes',
-            field=models.PositiveIntegerField(default=2880, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='一般:完成时限(分钟)'),
+            field=models.PositiveIntegerField(default=2880, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='一般：完成时限（分钟）'),
         ),
         migrations.AlterField(
             model_name='serviceitem',
             name='scheduled_accept_lead_minutes',
-            field=models.PositiveIntegerField(default=120, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='预约:提前接单(分钟)'),
+            field=models.PositiveIntegerField(default=120, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='预约：提前接单（分钟）'),
         ),
         migrations.AlterField(
             model_name='serviceitem',
             name='scheduled_complete_grace_minutes',
-            field=models.PositiveIntegerField(default=60, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='预约:完成宽限(分钟)'),
+            field=models.PositiveIntegerField(default=60, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='预约：完成宽限（分钟）'),
         ),
         migrations.AlterField(
             model_name='serviceitem',
             name='urgent_accept_minutes',
-            field=models.PositiveIntegerField(default=30, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='紧急:接单时限(分钟)'),
+            field=models.PositiveIntegerField(default=30, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='紧急：接单时限（分钟）'),
         ),
         migrations.AlterField(
             model_name='serviceitem',
             name='urgent_complete_minutes',
-            field=models.PositiveIntegerField(default=240, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='紧急:完成时限(分钟)'),
+            field=models.PositiveIntegerField(default=240, validators=[django.core.validators.MaxValueValidator(527040)], verbose_name='紧急：完成时限（分钟）'),
         ),
         migrations.AddConstraint(
             model_name='order',

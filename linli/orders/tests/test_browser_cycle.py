@@ -57,14 +57,14 @@ def test_order_dispatch_accept_complete_rate(live_server, browser, screenshot, c
     resident.wait_for_url("**/orders/new/home_repair/")
     assert resident.input_value("#id_address") == cast.a.person.address
     assert resident.is_checked("input[name=urgency][value=normal]")
-    resident.fill("#id_description", "厨房水龙头漏水,关不紧")
+    resident.fill("#id_description", "厨房水龙头漏水，关不紧")
     screenshot(resident, "orders-2-place-390")
     resident.get_by_role("button", name="确认下单").click()
     resident.wait_for_url(re.compile(r".*/orders/\d+/$"))
     order = Order.objects.get()
     assert order.status == OrderStatus.SUBMITTED and order.placed_as == "self"
     assert "下单成功" in resident.locator(".messages").inner_text()
-    assert "曾庆宝 · 居民 下单(手机)" in timeline(resident)
+    assert "曾庆宝 · 居民 下单（手机）" in timeline(resident)
     screenshot(resident, "orders-3-submitted-resident-390")
 
     # 集中派单: the dispatcher finds it in the console and dispatches it to the volunteer.
@@ -93,10 +93,10 @@ def test_order_dispatch_accept_complete_rate(live_server, browser, screenshot, c
     card.get_by_role("button", name="接单", exact=True).click()
     card = volunteer.locator(f"#task-{order.pk}")
     card.get_by_role("button", name="开始服务").wait_for()
-    assert "已接单,请按时上门服务" in card.inner_text()
+    assert "已接单，请按时上门服务" in card.inner_text()
     card.get_by_role("button", name="开始服务").click()
     card.get_by_role("button", name="完成服务").wait_for()
-    volunteer.fill(f"#note-{order.pk}", "已更换水龙头阀芯,试水无渗漏")
+    volunteer.fill(f"#note-{order.pk}", "已更换水龙头阀芯，试水无渗漏")
     screenshot(volunteer, "orders-7-in-service-volunteer-390")
     card.get_by_role("button", name="完成服务").click()
     volunteer.locator(f"#task-{order.pk} .done").wait_for()
@@ -111,14 +111,14 @@ def test_order_dispatch_accept_complete_rate(live_server, browser, screenshot, c
 
     # 群众评单: the resident rates it 5 with big labelled buttons.
     resident.reload()
-    assert "服务已完成,请为这次服务打分" in resident.locator(".hint").inner_text()
+    assert "服务已完成，请为这次服务打分" in resident.locator(".hint").inner_text()
     resident.locator("label.choice", has_text="已解决").click()
     resident.locator("label[for=id_satisfaction_4]").click()
     assert resident.locator("label[for=id_satisfaction_4]").inner_text().split() == [
         "5",
         "非常满意",
     ]
-    resident.fill("#id_comment", "李师傅很细心,谢谢社区")
+    resident.fill("#id_comment", "李师傅很细心，谢谢社区")
     screenshot(resident, "orders-9-rate-resident-390")
     resident.get_by_role("button", name="提交评价").click()
     resident.locator(".messages", has_text="感谢您的评价").wait_for()
@@ -126,20 +126,20 @@ def test_order_dispatch_accept_complete_rate(live_server, browser, screenshot, c
     assert order.status == OrderStatus.RATED and order.rating.satisfaction == 5
     seen = timeline(resident)
     for line in (
-        "曾庆宝 · 居民 下单(手机)",
+        "曾庆宝 · 居民 下单（手机）",
         "黄小燕 · 派单员 派单给 李师傅",
         "李师傅 · 志愿者 接单",
         "李师傅 · 志愿者 开始服务",
         "李师傅 · 志愿者 完成服务",
-        "曾庆宝 · 居民 评价:5 分(非常满意),问题已解决",
-        "李师傅很细心,谢谢社区",
+        "曾庆宝 · 居民 评价：5 分（非常满意），问题已解决",
+        "李师傅很细心，谢谢社区",
     ):
         assert line in seen, line
     screenshot(resident, "orders-10-rated-resident-390")
 
     # The dispatcher sees the same story, and the order is done in the queue.
     dispatcher.goto(f"{url}/orders/{order.pk}/")
-    assert "评价:5 分(非常满意)" in timeline(dispatcher)
+    assert "评价：5 分（非常满意）" in timeline(dispatcher)
     assert "李师傅" in dispatcher.locator("table.slots").inner_text()
     both_widths(dispatcher, screenshot, "orders-11-detail-dispatcher")
     dispatcher.goto(f"{url}/orders/console/?status=rated")
@@ -168,13 +168,13 @@ def test_phone_order_and_follow_up(live_server, browser, screenshot, cast, width
     page.locator("#order-form").wait_for()
     page.locator("label.choice", has_text="家政维修").click()
     page.locator("label.choice", has_text="紧急").click()
-    page.fill("#id_description", "老人来电:卫生间灯不亮")
+    page.fill("#id_description", "老人来电：卫生间灯不亮")
     screenshot(page, f"orders-phone-form-{width}")
     page.get_by_role("button", name="提交订单").click()
     page.wait_for_url(re.compile(r".*/orders/\d+/$"))
     order = Order.objects.get()
     assert (order.placed_as, order.channel, order.urgency) == ("dispatcher", "phone", "urgent")
-    assert "黄小燕 · 派单员 代居民下单(电话)" in timeline(page)
+    assert "黄小燕 · 派单员 代居民下单（电话）" in timeline(page)
     assert "138****1234" in page.locator(".facts").inner_text()  # still masked for the desk
 
     services.order_dispatch(actor=cast.a.dispatcher, order_id=order.pk, team_id=cast.a.team.pk)
@@ -195,7 +195,7 @@ def test_phone_order_and_follow_up(live_server, browser, screenshot, cast, width
     page.get_by_role("link", name="回访").first.click()
     page.wait_for_url("**/orders/console/follow-ups/")
     assert "灯还是不亮" in page.content()
-    page.fill(f"#note-{order.pk}", "已电话回访,明天再派电工上门")
+    page.fill(f"#note-{order.pk}", "已电话回访，明天再派电工上门")
     screenshot(page, f"orders-follow-ups-{width}")
     page.get_by_role("button", name="关闭回访").click()
     page.locator(".messages", has_text="回访已关闭").wait_for()
@@ -224,7 +224,7 @@ def test_volunteer_declines_with_htmx(live_server, browser, screenshot, cast):
     card.locator(".errorlist", has_text="请说明不能接单的原因").wait_for()
     assert page.url.endswith("/orders/tasks/")  # swapped in place, no navigation
     screenshot(page, "orders-decline-error-390")
-    card.locator("textarea[name=reason]").fill("今天在梧州,回不来")
+    card.locator("textarea[name=reason]").fill("今天在梧州，回不来")
     card.get_by_role("button", name="确认不接").click()
     card.locator(".notice", has_text="退回派单员").wait_for()
     screenshot(page, "orders-declined-390")

@@ -85,7 +85,7 @@ def test_low_rating_opens_follow_up_that_must_be_closed_with_note(cast):
     with pytest.raises(NotFound):
         services.follow_up_close(actor=cast.b.dispatcher, order_id=order.pk, note="x")
     services.follow_up_close(
-        actor=cast.a.dispatcher, order_id=order.pk, note="已电话回访,重新安排维修"
+        actor=cast.a.dispatcher, order_id=order.pk, note="已电话回访，重新安排维修"
     )
     follow_up.refresh_from_db()
     assert follow_up.closed_by == cast.a.dispatcher

@@ -367,7 +367,7 @@ def test_rate_form_and_errors(cast):
     order.refresh_from_db()
     assert order.status == OrderStatus.RATED and order.rating.satisfaction == 5
     detail = text(client.get(response["Location"]))
-    assert "感谢您的评价!" in detail and "师傅很细心" in detail
+    assert "感谢您的评价！" in detail and "师傅很细心" in detail
 
     again = post(cast.a.resident, "orders:rate", order, {"resolved": "no", "satisfaction": "1"})
     assert again.status_code == 409
@@ -534,7 +534,7 @@ def test_offer_to_team(cast):
     assert r.status_code == 302
     assert order.slots.get().status == SlotStatus.OFFERED
     detail = text(client_for(cast.a.dispatcher).get(r["Location"]))
-    assert f"发布抢单:{cast.a.team.name}" in detail
+    assert f"发布抢单：{cast.a.team.name}" in detail
 
 
 def test_leader_dispatches_to_own_team_only(cast):
@@ -643,7 +643,7 @@ def test_phone_order_on_behalf_of_resident(cast):
             "resident": cast.a.person.pk,
             "item": "home_repair",
             "urgency": "urgent",
-            "description": "电话:卫生间漏水",
+            "description": "电话：卫生间漏水",
             "channel": "phone",
         },
     )
@@ -706,7 +706,7 @@ def test_follow_up_list_and_close(cast):
 
     here = reverse("orders:follow_ups")
     r = post(
-        cast.a.dispatcher, "orders:follow_up", order, {"note": "已上门复查,换了新管", "next": here}
+        cast.a.dispatcher, "orders:follow_up", order, {"note": "已上门复查，换了新管", "next": here}
     )
     assert (r.status_code, r["Location"]) == (302, here)
     assert FollowUp.objects.get().closed_at is not None
@@ -725,13 +725,13 @@ def test_whole_timeline_reads_as_sentences(cast):
     html = text(client_for(cast.a.resident).get(reverse("orders:detail", args=[order.pk])))
     name = cast.a.volunteer.display_name
     for sentence in (
-        "下单(手机)",
+        "下单（手机）",
         f"派单给 {name}",
         "接单",
         "开始服务",
         "完成服务",
         "已换好水龙头",
-        "评价:5 分(非常满意),问题已解决",
+        "评价：5 分（非常满意），问题已解决",
         "很好",
     ):
         assert sentence in html, sentence

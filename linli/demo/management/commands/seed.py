@@ -65,7 +65,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["if_empty"] and demo_is_seeded():
-            self.stdout.write(_("数据库中已有数据,未生成演示数据。"))
+            self.stdout.write(_("数据库中已有数据，未生成演示数据。"))
             self._accounts()
             return
         started = time.perf_counter()
@@ -94,7 +94,7 @@ class Command(BaseCommand):
         w(
             self.style.SUCCESS(
                 _(
-                    "已生成岑溪市演示数据(随机种子 %(seed)s,人口比例 %(fraction)s,年龄按 %(as_of)s 计算),用时 %(seconds).1f 秒:"
+                    "已生成岑溪市演示数据（随机种子 %(seed)s，人口比例 %(fraction)s，年龄按 %(as_of)s 计算），用时 %(seconds).1f 秒："
                 )
                 % {
                     "seed": r.seed,
@@ -105,7 +105,9 @@ class Command(BaseCommand):
             )
         )
         w(
-            _("  服务中心 %(centers)s 个:市级 1 个,社区 %(communities)s 个,小区和商圈 %(subs)s 个")
+            _(
+                "  服务中心 %(centers)s 个：市级 1 个，社区 %(communities)s 个，小区和商圈 %(subs)s 个"
+            )
             % {
                 "centers": net.centers,
                 "communities": len(net.communities),
@@ -113,7 +115,7 @@ class Command(BaseCommand):
             }
         )
         w(
-            _("  功能室 %(rooms)s 间,共 %(area)s 平方米(中心总面积 %(floor)s 平方米)")
+            _("  功能室 %(rooms)s 间，共 %(area)s 平方米（中心总面积 %(floor)s 平方米）")
             % {
                 "rooms": net.rooms,
                 "area": f"{net.rooms_area:,.0f}",
@@ -121,7 +123,7 @@ class Command(BaseCommand):
             }
         )
         w(
-            _("  居民 %(residents)s 人,%(households)s 户,监护关系 %(links)s 条")
+            _("  居民 %(residents)s 人，%(households)s 户，监护关系 %(links)s 条")
             % {
                 "residents": f"{pop.residents:,}",
                 "households": f"{pop.households:,}",
@@ -131,13 +133,13 @@ class Command(BaseCommand):
         w(
             "    "
             + " · ".join(
-                _("%(label)s %(count)s 人(%(share).2f%%)")
+                _("%(label)s %(count)s 人（%(share).2f%%）")
                 % {"label": label, "count": f"{groups[key]:,}", "share": 100 * groups[key] / n}
                 for key, label in GROUPS
             )
         )
         w(
-            _("  关爱标签:%(tags)s")
+            _("  关爱标签：%(tags)s")
             % {
                 "tags": " · ".join(
                     f"{tag_names.get(code, code)} {count:,}"
@@ -147,7 +149,7 @@ class Command(BaseCommand):
         )
         w(
             _(
-                "  服务队 %(teams)s 支,队员 %(members)s 人(%(linked)s 人是本社区居民),队长 %(leaders)s 人"
+                "  服务队 %(teams)s 支，队员 %(members)s 人（%(linked)s 人是本社区居民），队长 %(leaders)s 人"
             )
             % {
                 "teams": teams.teams,
@@ -157,8 +159,8 @@ class Command(BaseCommand):
             }
         )
         w(
-            _("  百花社区点单 %(placed)s 张(已评价 %(rated)s 张)")
-            % {"placed": r.orders.placed, "rated": r.orders.rated}
+            _("  %(community)s点单 %(placed)s 张（已评价 %(rated)s 张）")
+            % {"community": "百花社区", "placed": r.orders.placed, "rated": r.orders.rated}
         )
 
     def _accounts(self) -> None:
@@ -167,7 +169,11 @@ class Command(BaseCommand):
             return
         w = self.stdout.write
         w("")
-        w(self.style.SUCCESS(_("演示账号(密码均为 %(password)s):") % {"password": DEMO_PASSWORD}))
+        w(
+            self.style.SUCCESS(
+                _("演示账号（密码均为 %(password)s）：") % {"password": DEMO_PASSWORD}
+            )
+        )
         headers = (_("账号"), _("角色"), _("姓名"), _("社区"))
         table = [headers, *rows]
         widths = [max(_width(row[i]) for row in table) for i in range(len(headers))]
