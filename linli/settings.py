@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "linli.notify",
     "linli.orders",
     "linli.dispatch",
+    "linli.open311",
     "linli.demo",
     "linli.site",
 ]
@@ -299,6 +300,9 @@ LINLI_MAX_UPLOAD_BYTES = int(os.environ.get("LINLI_MAX_UPLOAD_BYTES", str(20 * 1
 # placed through the API per account.
 LINLI_RATE_TOKEN = os.environ.get("LINLI_RATE_TOKEN", "20/m")
 LINLI_RATE_ORDER_PLACE = os.environ.get("LINLI_RATE_ORDER_PLACE", "120/h")
+# Open311 GeoReport v2: requests per api_key, and per client address without one.
+LINLI_RATE_OPEN311_KEY = os.environ.get("LINLI_RATE_OPEN311_KEY", "120/m")
+LINLI_RATE_OPEN311_PUBLIC = os.environ.get("LINLI_RATE_OPEN311_PUBLIC", "60/m")
 # The rate limits count in this cache: Redis shared by every process when
 # REDIS_URL is set (production), else each process's memory.
 if os.environ.get("REDIS_URL"):

@@ -32,6 +32,7 @@ from linli.core.models import AuditLog
 from linli.core.roles import Role
 from linli.core.rules import Verdict
 from linli.core.services import audit_record
+from linli.network.models import Center
 from linli.notify.services import each_language, notify
 from linli.orders import permissions as may
 from linli.orders.load import member_load
@@ -56,7 +57,6 @@ from linli.orders.models import (
 from linli.orders.models import (
     field_limit as limit,
 )
-from linli.network.models import Center
 from linli.people.models import Resident
 from linli.teams.models import Member, Team
 
@@ -488,6 +488,8 @@ def _caller_community(actor: User, community_id: int | None) -> Center:
     wanted = community_id if community_id is not None else actor.community_id
     if actor.role != Role.CITY and wanted != actor.community_id:
         raise InvalidInput(fields={"community": _("只能为本社区的来电人下单。")})
+    if wanted is None:
+        raise InvalidInput(fields={"community": _("请选择来电人所在的社区。")})
     try:
         return Center.objects.get(pk=wanted, kind=Center.Kind.COMMUNITY)
     except (Center.DoesNotExist, ValueError, TypeError) as exc:

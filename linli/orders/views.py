@@ -743,7 +743,9 @@ def phone_view(request: AuthedRequest) -> HttpResponse:
                 add_app_error(form, exc)
                 status = exc.status
             else:
-                messages.success(request, _("已为 %(name)s 下单。") % {"name": order.resident.name})
+                messages.success(
+                    request, _("已为 %(name)s 下单。") % {"name": order.beneficiary_name}
+                )
                 return redirect("orders:detail", pk=order.pk)
         else:
             status = 400
