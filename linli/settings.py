@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "linli.notify",
     "linli.orders",
     "linli.dispatch",
+    "linli.open311",
     "linli.demo",
     "linli.site",
 ]
@@ -307,6 +308,9 @@ LINLI_RATE_ORDER_PLACE = os.environ.get("LINLI_RATE_ORDER_PLACE", "120/h")
 # Requests for a password reset code by SMS, per client address and per phone
 # number or username asked for.
 LINLI_RATE_PASSWORD_RESET = os.environ.get("LINLI_RATE_PASSWORD_RESET", "5/h")
+# Open311 GeoReport v2: requests per api_key, and per client address without one.
+LINLI_RATE_OPEN311_KEY = os.environ.get("LINLI_RATE_OPEN311_KEY", "120/m")
+LINLI_RATE_OPEN311_PUBLIC = os.environ.get("LINLI_RATE_OPEN311_PUBLIC", "60/m")
 # The rate limits count in this cache: Redis shared by every process when
 # REDIS_URL is set (production), else each process's memory.
 if os.environ.get("REDIS_URL"):

@@ -25,5 +25,6 @@ urlpatterns = [
     path("dispatch/", include("linli.dispatch.urls")),
     path("notifications/", include("linli.notify.urls")),
     path("api/", api.urls),
+    path("open311/v2/", include("linli.open311.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -176,6 +176,15 @@ def _in_shape(response: HttpResponse) -> bool:
     return isinstance(body, dict) and {"code", "message", "fields"} <= set(body)
 
 
+# Path prefix -> how a refusal there is answered (status, message): an
+# interface with an error shape of its own (Open311) registers it when it starts.
+ERROR_SHAPES: dict[str, Callable[[HttpRequest, int, str], HttpResponse]] = {}
+
+
+def _shaped(request: HttpRequest) -> Callable[[HttpRequest, int, str], HttpResponse] | None:
+    return next((f for p, f in ERROR_SHAPES.items() if request.path.startswith(p)), None)
+
+
 class InputBoundaryMiddleware:
     """See the module: refuse what no field can hold; answer the API in one shape."""
 
@@ -215,6 +224,9 @@ class InputBoundaryMiddleware:
             return None
         if api:
             return api_error(400, "invalid", _("输入有误。"), fields)
+        message = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+        if (shaped := _shaped(request)) is not None:
+            return shaped(request, 400, message)
         message = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
         return render(
             request, "core/error.html", {"title": _("输入有误"), "message": message}, status=400

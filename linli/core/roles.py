@@ -73,6 +73,7 @@ CITY_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "orders.serviceitem": _ALL,
     "orders.order": ("view",),
     "dispatch.dispatchpolicy": _ALL,
+    "open311.client": ("view", "add", "change"),
     "core.user": _ALL,
     "core.apitoken": ("view", "change"),
     "core.auditlog": ("view",),

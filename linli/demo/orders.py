@@ -197,7 +197,7 @@ def _one_order(
     satisfaction = rng.choices([5, 4, 3, 2, 1], [55, 25, 10, 6, 4])[0]
     # Residents rate in the app; one without an account answers the dispatcher's
     # phone callback (回访), which the dispatcher records as such.
-    account = order.resident.account
+    account = order.resident.account if order.resident is not None else None
     services.order_rate(
         actor=account if account is not None else dispatcher,
         order_id=order.pk,

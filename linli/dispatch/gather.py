@@ -55,8 +55,9 @@ def _window(order: Order, now: dt.datetime) -> np.ndarray:
 def order_place(order: Order) -> tuple[float, float]:
     """Where an order is served: its own place, else the resident's home
     (a missing coordinate as 0)."""
-    lat = order.lat if order.lat is not None else order.resident.lat
-    lon = order.lon if order.lon is not None else order.resident.lon
+    home = order.resident
+    lat = order.lat if order.lat is not None or home is None else home.lat
+    lon = order.lon if order.lon is not None or home is None else home.lon
     return (lat if lat is not None else 0.0), (lon if lon is not None else 0.0)
 
 
@@ -74,7 +75,10 @@ def _availability(availability: list[list] | None) -> np.ndarray | None:
 
 def open_slots(community_ids: Iterable[int] | None) -> list[Slot]:
     qs = Slot.objects.filter(
-        status=SlotStatus.OPEN, order__status__in=(OrderStatus.SUBMITTED, OrderStatus.DISPATCHED)
+        status=SlotStatus.OPEN,
+        order__status__in=(OrderStatus.SUBMITTED, OrderStatus.DISPATCHED),
+        # An order whose caller is to be confirmed waits for the dispatcher.
+        order__resident__isnull=False,
     ).select_related("order__item", "order__resident")
     if community_ids is not None:
         qs = qs.filter(order__community_id__in=list(community_ids))

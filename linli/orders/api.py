@@ -188,7 +188,9 @@ class SlotCounts(Schema):
 class OrderSummaryOut(Schema):
     id: int
     item: ItemRef
-    resident: PersonRef
+    resident: PersonRef | None = Field(
+        description="None while the caller is to be confirmed （待核实） by the dispatcher."
+    )
     community: str
     status: str
     urgency: str
@@ -241,7 +243,9 @@ class FollowUpOut(Schema):
 class OrderOut(Schema):
     id: int
     item: ItemRef
-    resident: PersonRef
+    resident: PersonRef | None = Field(
+        description="None while the caller is to be confirmed （待核实） by the dispatcher."
+    )
     community: CommunityRef
     placed_by: UserRef
     placed_as: str
@@ -307,7 +311,7 @@ def order_summary_out(o: Order) -> dict[str, object]:
     return {
         "id": o.pk,
         "item": _item_ref(o.item),
-        "resident": {"id": o.resident_id, "name": o.resident.name},
+        "resident": None if o.resident is None else {"id": o.resident_id, "name": o.resident.name},
         "community": o.community.code,
         "status": o.status,
         "urgency": o.urgency,
@@ -360,7 +364,7 @@ def order_out(request: AuthedRequest, o: Order) -> dict[str, object]:
     return {
         "id": o.pk,
         "item": _item_ref(o.item),
-        "resident": {"id": o.resident_id, "name": o.resident.name},
+        "resident": None if o.resident is None else {"id": o.resident_id, "name": o.resident.name},
         "community": o.community,
         "placed_by": _user_ref(o.placed_by),
         "placed_as": o.placed_as,

@@ -255,6 +255,14 @@ class CallbackForm(RateForm):
     prefix = "callback"
 
 
+class LinkResidentForm(forms.Form):
+    """待核实: the resident who called (one of the candidates on the order page)."""
+
+    resident = forms.IntegerField(
+        widget=forms.HiddenInput, error_messages={"required": _("请选择一位居民。")}
+    )
+
+
 class DispatchForm(forms.Form):
     """One select: a member (``m<id>``) or a team offer (``t<id>``)."""
 

@@ -306,12 +306,20 @@ class PlacedAs(models.TextChoices):
 
 
 class Order(models.Model):
+    # None while the caller is to be confirmed (待核实): an order that came by
+    # phone or through Open311 from someone not matched to one resident. The
+    # dispatcher links it (services.order_link_resident) before dispatching.
     resident = models.ForeignKey(
         "people.Resident",
         verbose_name=_("服务对象"),
         on_delete=models.PROTECT,
         related_name="orders",
+        null=True,
+        blank=True,
     )
+    # Who called, as they said: kept after the link, as the record of the call.
+    caller_name = models.CharField(_("来电人"), max_length=50, blank=True)
+    caller_phone = models.CharField(_("来电电话"), max_length=20, blank=True)
     # The resident's community when the order was placed: scoping reads it.
     community = models.ForeignKey(
         "network.Center", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="orders"
@@ -358,6 +366,11 @@ class Order(models.Model):
         verbose_name_plural = _("服务订单")
         ordering = ["-created_at", "-pk"]
         constraints = [
+            # An order to be confirmed knows at least whom to call back.
+            models.CheckConstraint(
+                condition=models.Q(resident__isnull=False) | ~models.Q(caller_phone=""),
+                name="order_unconfirmed_has_caller",
+            ),
             models.UniqueConstraint(
                 fields=["placed_by", "idempotency_key"],
                 condition=~models.Q(idempotency_key=""),
@@ -384,7 +397,17 @@ class Order(models.Model):
         indexes = [models.Index(fields=["community", "status"])]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.item} · {self.resident}"
+        return f"#{self.pk} {self.item} · {self.beneficiary_name}"
+
+    @property
+    def unconfirmed(self) -> bool:
+        """待核实: no resident linked yet (the caller is kept in ``caller_*``)."""
+        return self.resident_id is None
+
+    @property
+    def beneficiary_name(self) -> str:
+        """The resident's name, or the caller's while the order is to be confirmed."""
+        return self.resident.name if self.resident is not None else self.caller_name
 
     # --- an order whose whole detail is already in memory -----------------------
 

@@ -71,7 +71,7 @@ def is_beneficiary_side(user: User, order: Order, me: Membership | None = None) 
     if order.placed_by_id == user.pk and order.placed_as != PlacedAs.DISPATCHER:
         return True
     own = me.own_residents if me is not None else own_resident_ids(user)
-    return order.resident_id in own
+    return order.resident_id is not None and order.resident_id in own
 
 
 def led_teams(user: User, order: Order) -> frozenset[int] | None:
@@ -258,8 +258,22 @@ def may_dispatch(
             return refuse(_("只有本社区的派单员可以派单。"), kind="forbidden")
     if order.status not in (OrderStatus.SUBMITTED, OrderStatus.DISPATCHED):
         return _status_refusal(order, "dispatch")
+    if order.resident_id is None:
+        return refuse(_("来电人待核实：请先关联居民档案，再派单。"))
     if not any(s.status == SlotStatus.OPEN for s in slots):
         return refuse(_("所有岗位都已派出。"))
+    return ALLOWED
+
+
+def may_link_resident(user: User, order: Order) -> Verdict:
+    """The community's dispatcher (or the city) confirms who called an order
+    to be confirmed (待核实), while it is still open."""
+    if not manages_community(user, order.community_id):
+        return refuse(_("只有本社区的派单员可以核实来电人。"), kind="forbidden")
+    if order.resident_id is not None:
+        return refuse(_("这张订单已经关联了居民。"))
+    if order.status not in ORDER_OPEN_STATES:
+        return refuse(_("订单已结束，不能再关联居民。"))
     return ALLOWED
 
 
@@ -453,7 +467,7 @@ def contact_right(
     is dispatched to but not yet accepted by -- sees it masked (the
     dispatcher has the resident's audited reveal in the people app).
     """
-    if order.resident.account_id == user.pk:
+    if order.resident is not None and order.resident.account_id == user.pk:
         return ContactRight(shown=True)
     if is_beneficiary_side(user, order, me):
         return ContactRight(shown=True, audited=True)
@@ -494,6 +508,7 @@ class OrderActions:
     record_callback: bool = False
     dispatch: bool = False
     close_follow_up: bool = False
+    link_resident: bool = False
     # Teams a leader (not a dispatcher) may dispatch to; None = any.
     led_teams: frozenset[int] | None = None
 
@@ -511,6 +526,7 @@ def order_actions(user: User, order: Order) -> OrderActions:
         record_callback=bool(may_record_callback(user, order, slots)),
         dispatch=bool(may_dispatch(user, order, slots)),
         close_follow_up=bool(may_close_follow_up(user, order)),
+        link_resident=bool(may_link_resident(user, order)),
         led_teams=led_teams(user, order),
     )
 

@@ -32,6 +32,7 @@ from linli.core.models import AuditLog
 from linli.core.roles import Role
 from linli.core.rules import Verdict
 from linli.core.services import audit_record
+from linli.network.models import Center
 from linli.notify.services import each_language, notify
 from linli.orders import attributes as item_attributes
 from linli.orders import permissions as may
@@ -75,6 +76,8 @@ REASON_MAX = OrderEvent.REASON_MAX
 COMMENT_MAX = limit(Rating, "comment")
 FOLLOW_UP_NOTE_MAX = limit(FollowUp, "note")
 DISPATCH_NOTE_MAX = limit(OrderEvent, "note")
+CALLER_NAME_MAX = limit(Order, "caller_name")
+CALLER_PHONE_MAX = limit(Order, "caller_phone")
 
 # A wanted time window is about the coming year; it may have begun, but not long ago.
 WINDOW_AHEAD = dt.timedelta(days=366)
@@ -296,6 +299,9 @@ def order_place(
     lon: float | None = None,
     idempotency_key: str = "",
     attributes: Mapping[str, object] | None = None,
+    caller_name: str = "",
+    caller_phone: str = "",
+    community_id: int | None = None,
 ) -> Order:
     """A resident orders for themself or a ward; a dispatcher or the city for anyone they run.
 
@@ -303,12 +309,19 @@ def order_place(
     checked by ``attributes.clean_answers``); an item booked for a date or a
     time (``when`` "date" / "window") is scheduled, whatever ``urgency`` says.
 
+    Staff may also place an order for a caller not on file (待核实): no
+    ``resident_id``, the ``caller_phone`` (and ``caller_name``) they gave, and
+    the ``community_id`` it belongs to (a dispatcher's own by default; the
+    city must say). It waits for :func:`order_link_resident` before dispatch.
+
     With an ``idempotency_key``, the same key from the same user returns the
     order it first created, never a second one (a unique constraint decides
     between concurrent requests).
     """
     _storable(
         item=item,
+        caller_name=caller_name,
+        caller_phone=caller_phone,
         description=description,
         address=address,
         urgency=urgency,
@@ -328,7 +341,11 @@ def order_place(
             return _same_request(existing, item, resident_id)
 
     errors: dict[str, str] = {}
-    resident, placed_as = _beneficiary(actor, resident_id)
+    caller_name = _limit(caller_name, CALLER_NAME_MAX, "caller_name")
+    caller_phone = _limit(caller_phone, CALLER_PHONE_MAX, "caller_phone")
+    resident, placed_as, community = _beneficiary(
+        actor, resident_id, caller_phone=caller_phone, community_id=community_id
+    )
     try:
         catalog_item = ServiceItem.objects.select_related("skill").get(code=item, active=True)
     except ServiceItem.DoesNotExist:
@@ -337,7 +354,7 @@ def order_place(
     if (
         catalog_item is not None
         and not catalog_item.fixed
-        and catalog_item.community_id != resident.community_id
+        and catalog_item.community_id != community.pk
     ):
         errors["item"] = _("该服务项目不在本社区提供。")
     answers: dict[str, object] = {}
@@ -392,18 +409,21 @@ def order_place(
     accept_by, complete_by = catalog_item.deadlines(urgency, now, window_start, window_end)
     try:
         with transaction.atomic():
+            home = resident
             order = Order.objects.create(
                 resident=resident,
-                community_id=resident.community_id,
+                caller_name=caller_name,
+                caller_phone=caller_phone,
+                community_id=community.pk,
                 placed_by=actor,
                 placed_as=placed_as,
                 channel=channel,
                 item=catalog_item,
                 description=description,
                 attributes=answers,
-                address=resident.address if address is None else address,
-                lat=resident.lat if lat is None else lat,
-                lon=resident.lon if lon is None else lon,
+                address=(home.address if home else "") if address is None else address,
+                lat=(home.lat if home else None) if lat is None else lat,
+                lon=(home.lon if home else None) if lon is None else lon,
                 window_start=window_start,
                 window_end=window_end,
                 urgency=urgency,
@@ -422,7 +442,7 @@ def order_place(
                 _dispatchers(order.community_id),
                 "order_placed",
                 gettext_noop("新订单 #%(id)s：%(item)s（%(name)s）"),
-                _about(order, name=resident.name),
+                _about(order, name=order.beneficiary_name),
                 _link(order),
             )
     except IntegrityError:
@@ -432,7 +452,7 @@ def order_place(
         return _same_request(
             Order.objects.get(placed_by=actor, idempotency_key=idempotency_key), item, resident_id
         )
-    order.community = resident.community
+    order.community = community
     order.hold_detail(slots, [event])
     return order
 
@@ -451,25 +471,73 @@ def _same_request(order: Order, item: str, resident_id: int | None) -> Order:
     return order
 
 
-def _beneficiary(actor: User, resident_id: int | None) -> tuple[Resident, str]:
+def _beneficiary(
+    actor: User, resident_id: int | None, *, caller_phone: str = "", community_id: int | None = None
+) -> tuple[Resident | None, str, Center]:
+    """(the resident, how it is placed, the order's community): no resident for
+    staff taking a call from someone not on file."""
     if actor.role in (Role.DISPATCHER, Role.CITY):
         if resident_id is None:
-            raise InvalidInput(fields={"resident": _("代居民下单时必须选择居民。")})
+            if not caller_phone:
+                raise InvalidInput(fields={"resident": _("代居民下单时必须选择居民。")})
+            return None, PlacedAs.DISPATCHER, _caller_community(actor, community_id)
         qs = Resident.objects.select_related("community")
         if actor.role != Role.CITY:
             qs = qs.filter(community_id=actor.community_id)
         try:
-            return qs.get(pk=resident_id), PlacedAs.DISPATCHER
+            resident = qs.get(pk=resident_id)
         except (Resident.DoesNotExist, ValueError, TypeError) as exc:
             raise InvalidInput(fields={"resident": _("没有这位居民，或不在您的社区。")}) from exc
+        return resident, PlacedAs.DISPATCHER, resident.community
     own = Resident.objects.select_related("community").filter(account=actor).first()
     if resident_id is None or (own is not None and resident_id == own.pk):
         if own is None:
             raise Forbidden(_("您的账号没有关联居民档案，请联系社区工作人员代为下单。"))
-        return own, PlacedAs.SELF
+        return own, PlacedAs.SELF, own.community
     if resident_id in may.own_resident_ids(actor):
-        return Resident.objects.select_related("community").get(pk=resident_id), PlacedAs.GUARDIAN
+        ward = Resident.objects.select_related("community").get(pk=resident_id)
+        return ward, PlacedAs.GUARDIAN, ward.community
     raise InvalidInput(fields={"resident": _("您只能为自己或您监护的家人下单。")})
+
+
+def _caller_community(actor: User, community_id: int | None) -> Center:
+    """The community an order for a caller not on file belongs to: the
+    dispatcher's own; one the city names."""
+    wanted = community_id if community_id is not None else actor.community_id
+    if actor.role != Role.CITY and wanted != actor.community_id:
+        raise InvalidInput(fields={"community": _("只能为本社区的来电人下单。")})
+    if wanted is None:
+        raise InvalidInput(fields={"community": _("请选择来电人所在的社区。")})
+    try:
+        return Center.objects.get(pk=wanted, kind=Center.Kind.COMMUNITY)
+    except (Center.DoesNotExist, ValueError, TypeError) as exc:
+        raise InvalidInput(fields={"community": _("请选择来电人所在的社区。")}) from exc
+
+
+def order_link_resident(*, actor: User, order_id: int, resident_id: int) -> Order:
+    """The dispatcher confirms who called (待核实): links the order to a resident
+    of its community. The order's address and place, when the call gave none,
+    become the resident's. Only then may it be dispatched."""
+    with locked(order_id) as t:
+        order = t.order
+        t.check(may.may_link_resident(actor, order), actor)
+        try:
+            resident = Resident.objects.get(pk=resident_id, community_id=order.community_id)
+        except (Resident.DoesNotExist, ValueError, TypeError) as exc:
+            raise InvalidInput(
+                fields={"resident": _("没有这位居民，或不在这张订单的社区。")}
+            ) from exc
+        order.resident = resident
+        changed = ["resident", "updated_at"]
+        if not order.address:
+            order.address = resident.address
+            changed.append("address")
+        if order.lat is None or order.lon is None:
+            order.lat, order.lon = resident.lat, resident.lon
+            changed += ["lat", "lon"]
+        order.save(update_fields=changed)
+        t.note("link", actor=actor)
+    return order
 
 
 # --- 集中派单: dispatching --------------------------------------------------------
@@ -693,7 +761,7 @@ def _reveal(actor: User, order: Order, request: HttpRequest | None) -> None:
     audit_record(
         actor=actor,
         action=AuditLog.Action.REVEAL,
-        target=order.resident,
+        target=order.resident if order.resident is not None else order,
         field="contact",
         detail=f"order #{order.pk}",
         request=request,
@@ -707,13 +775,13 @@ def order_contact_shown(
     in the API (``permissions.contact_right``), with ``masked`` and ``on_request``
     (a reveal is open to them). A showing that must be audited is, here."""
     right = may.contact_right(actor, order, list(order.slots.all()))
-    resident = order.resident
+    phone = _phone(order)
     if right.shown:
         if right.audited:
             _reveal(actor, order, request)
         return {
             "address": order.address,
-            "phone": resident.phone,
+            "phone": phone,
             "lat": order.lat,
             "lon": order.lon,
             "masked": False,
@@ -722,7 +790,7 @@ def order_contact_shown(
     # Masked viewers get the coordinates to about 100 m: a street, not a door.
     return {
         "address": mask_address(order.address),
-        "phone": mask_phone(resident.phone),
+        "phone": mask_phone(phone),
         "lat": None if order.lat is None else round(order.lat, 3),
         "lon": None if order.lon is None else round(order.lon, 3),
         "masked": True,
@@ -743,7 +811,12 @@ def order_contact(
         t.check(may.may_reveal_contact(actor, order, t.slots), actor)
         if may.contact_right(actor, order, t.slots).audited:
             _reveal(actor, order, request)
-    return {"address": order.address, "phone": order.resident.phone}
+    return {"address": order.address, "phone": _phone(order)}
+
+
+def _phone(order: Order) -> str:
+    """The number to call about an order: the resident's, or the caller's while unconfirmed."""
+    return order.resident.phone if order.resident is not None else order.caller_phone
 
 
 # --- 群众评单: rating ------------------------------------------------------------
@@ -818,7 +891,7 @@ def _beneficiary_users(order: Order) -> list[User]:
     """Whom to tell about the beneficiary's order: the family member who placed it
     and the resident's own account (not staff who placed it by phone)."""
     users = [order.placed_by] if order.placed_as != PlacedAs.DISPATCHER else []
-    if order.resident.account is not None:
+    if order.resident is not None and order.resident.account is not None:
         users.append(order.resident.account)
     return [u for u in users if u.role not in (Role.DISPATCHER, Role.CITY)]
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/rate/", views.rate_view, name="rate"),
     path("<int:pk>/callback/", views.callback_view, name="callback"),
     path("<int:pk>/dispatch/", views.dispatch_view, name="dispatch"),
+    path("<int:pk>/link-resident/", views.link_resident_view, name="link_resident"),
     path("<int:pk>/reject/", views.reject_view, name="reject"),
     path("<int:pk>/follow-up/", views.follow_up_view, name="follow_up"),
     path("<int:pk>/accept/", views.accept_view, name="accept"),

@@ -38,6 +38,7 @@ from linli.orders import services
 from linli.orders.forms import (
     CallbackForm,
     DispatchForm,
+    LinkResidentForm,
     NoteForm,
     PhoneOrderForm,
     PlaceForm,
@@ -196,6 +197,7 @@ def timeline(order: Order) -> list[Entry]:
                 "expire": _("超时未接单，岗位已收回待重新派单"),
                 "overdue": _("超过接单时限"),
                 "follow_up": _("完成回访"),
+                "link": _("核实来电人，关联居民"),
             }.get(e.action, e.action)
             if e.action in ("expire", "overdue"):
                 note = ""
@@ -351,6 +353,7 @@ def _detail_context(
         "callback": can_record_callback,
         "dispatch": can_dispatch,
         "follow_up": can_close_follow_up,
+        "link_resident": allowed.link_resident,
         "decline": task is not None and task.can_decline,
         "complete": task is not None and task.can_complete,
     }
@@ -366,6 +369,8 @@ def _detail_context(
         "order": order,
         "slots": slots,
         "timeline": timeline(order),
+        "can_link_resident": allowed.link_resident,
+        **(_link_context(request, order) if allowed.link_resident else {}),
         "hint": STATUS_HINTS.get(status, "") if own_side else "",
         "manager": manager,
         "staff": staff,
@@ -397,9 +402,18 @@ def _detail_context(
             "callback": bound.get("callback") or CallbackForm(),
             "dispatch": bound.get("dispatch") or DispatchForm(),
             "follow_up": bound.get("follow_up") or NoteForm(),
+            "link_resident": bound.get("link_resident") or LinkResidentForm(),
         },
         "task_forms": {k: v for k, v in bound.items() if k in MEMBER_ACTIONS},
     }
+
+
+def _link_context(request: AuthedRequest, order: Order) -> dict[str, Any]:
+    """待核实: residents of the order's community who may be the caller, found by
+    the caller's phone, or by what the dispatcher types (masked, as on the phone page)."""
+    who = (request.GET.get("who") or "").strip() or order.caller_phone
+    found = resident_list(request.user, q=who, community=order.community_id)[:PHONE_RESULTS]
+    return {"link_who": who, "link_candidates": [MaskedResident(r) for r in found]}
 
 
 @login_required
@@ -558,6 +572,20 @@ def follow_up_view(request: AuthedRequest, pk: int) -> HttpResponse:
         return _("回访已关闭。")
 
     return _act(request, pk, "follow_up", NoteForm, call)
+
+
+@login_required
+@require_POST
+def link_resident_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    """待核实: the dispatcher links the order to the resident who called."""
+
+    def call(form: LinkResidentForm) -> str:
+        order = services.order_link_resident(
+            actor=request.user, order_id=pk, resident_id=form.cleaned_data["resident"]
+        )
+        return _("已关联居民 %(name)s，可以派单了。") % {"name": order.beneficiary_name}
+
+    return _act(request, pk, "link_resident", LinkResidentForm, call)
 
 
 @login_required
@@ -744,7 +772,7 @@ def phone_view(request: AuthedRequest) -> HttpResponse:
             else:
                 if order.detail_held:  # made by this request, not a form sent again
                     messages.success(
-                        request, _("已为 %(name)s 下单。") % {"name": order.resident.name}
+                        request, _("已为 %(name)s 下单。") % {"name": order.beneficiary_name}
                     )
                 else:
                     messages.info(request, _("这张订单已经提交，不会重复下单。"))
