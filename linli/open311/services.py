@@ -67,7 +67,11 @@ class Open311Error(Exception):
 
 def _from_app_error(exc: AppError) -> Open311Error:
     """A linli service's refusal (field -> messages) as one Open311 error."""
-    parts = [f"{name}：{'；'.join(msgs)}" for name, msgs in exc.fields.items()]
+
+    def spec_name(name: str) -> str:  # an item's own answer is attribute[code] here
+        return f"attribute[{name[11:]}]" if name.startswith("attributes.") else name
+
+    parts = [f"{spec_name(name)}：{'；'.join(msgs)}" for name, msgs in exc.fields.items()]
     return Open311Error(exc.status, "；".join(parts) if parts else exc.message)
 
 
@@ -258,56 +262,105 @@ def service_definition(caller: Caller, code: str) -> dict[str, Any]:
     return {"service_code": item.code, "attributes": service_attributes(item)}
 
 
+# An item's own questions (ServiceItem.form) as Open311 datatypes.
+_DATATYPES = {
+    "text": "string",
+    "number": "number",
+    "choice": "singlevaluelist",
+    "date": "string",
+    "boolean": "singlevaluelist",
+}
+
+
+def _own_attribute(question: Any, order: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "variable": True,
+        "code": question.code,
+        "datatype": _DATATYPES[question.type],
+        "required": question.required,
+        "datatype_description": None,
+        "order": order,
+        "description": question.label + (f"（{question.help}）" if question.help else ""),
+    }
+    if question.type == "number":
+        bounds = [
+            f"≥ {question.min}" if question.min is not None else "",
+            f"≤ {question.max}" if question.max is not None else "",
+        ]
+        out["datatype_description"] = " ".join(b for b in [_("整数"), *bounds] if b)
+    elif question.type == "date":
+        out["datatype_description"] = _("日期，例如 2026-07-01")
+    elif question.type == "choice":
+        out["values"] = [{"key": c.code, "name": c.label} for c in question.choices]
+    elif question.type == "boolean":
+        out["values"] = [{"key": "true", "name": _("是")}, {"key": "false", "name": _("否")}]
+    return out
+
+
 def service_attributes(item: ServiceItem) -> list[dict[str, Any]]:
-    """The Open311 attributes of ``item``: urgency (a single-value list) and the
-    wanted time window. The one place to add an item's own attributes (its form
-    definition) when the catalog has them; :func:`attribute_values` reads them."""
+    """The Open311 attributes of ``item``, from the form it asks (``ServiceItem.form``):
+    urgency (a single-value list) where it asks one, the wanted time window
+    (required for an item booked for a date or a time), and the item's own
+    questions; :func:`attribute_values` reads them."""
+    asked = item.order_form
     window_hint = _("ISO 8601，带时区，例如 2026-05-01T09:00:00+08:00")
-    return [
-        {
-            "variable": True,
-            "code": "urgency",
-            "datatype": "singlevaluelist",
-            "required": False,
-            "datatype_description": None,
-            "order": 1,
-            "description": _("紧急程度（默认：一般）"),
-            "values": [{"key": value, "name": str(label)} for value, label in Urgency.choices],
-        },
+    out: list[dict[str, Any]] = []
+    if asked.asks_urgency:
+        out.append(
+            {
+                "variable": True,
+                "code": "urgency",
+                "datatype": "singlevaluelist",
+                "required": False,
+                "datatype_description": None,
+                "order": 1,
+                "description": _("紧急程度（默认：一般）"),
+                "values": [{"key": value, "name": str(label)} for value, label in Urgency.choices],
+            }
+        )
+    booked = asked.scheduled_only
+    out += [
         {
             "variable": True,
             "code": "window_start",
             "datatype": "datetime",
-            "required": False,
+            "required": booked,
             "datatype_description": window_hint,
             "order": 2,
-            "description": _("期望开始时间（预约服务必填）"),
+            "description": _("期望开始时间") if booked else _("期望开始时间（预约服务必填）"),
         },
         {
             "variable": True,
             "code": "window_end",
             "datatype": "datetime",
-            "required": False,
+            "required": booked,
             "datatype_description": window_hint,
             "order": 3,
-            "description": _("期望结束时间（预约服务必填）"),
+            "description": _("期望结束时间") if booked else _("期望结束时间（预约服务必填）"),
         },
     ]
+    out += [_own_attribute(q, n) for n, q in enumerate(asked.questions, start=4)]
+    return out
 
 
 def attribute_values(item: ServiceItem, raw: Mapping[str, str]) -> dict[str, Any]:
     """``attribute[code]=value`` of a POST, checked against the item's attributes,
-    as ``order_place`` keyword arguments."""
+    as ``order_place`` keyword arguments (the item's own answers in ``attributes``,
+    which ``order_place`` checks as it checks every channel's)."""
     known = {a["code"]: a for a in service_attributes(item)}
+    own = {q.code for q in item.order_form.questions}
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise Open311Error(
             400, _("服务项目没有这些属性：%(codes)s。") % {"codes": "、".join(unknown)}
         )
     out: dict[str, Any] = {}
+    answers: dict[str, object] = {}
     for code, value in raw.items():
         attribute = known[code]
-        if attribute["datatype"] == "singlevaluelist":
+        if code in own:
+            answers[code] = value
+        elif attribute["datatype"] == "singlevaluelist":
             keys = [v["key"] for v in attribute["values"]]
             if value not in keys:
                 raise Open311Error(
@@ -318,6 +371,8 @@ def attribute_values(item: ServiceItem, raw: Mapping[str, str]) -> dict[str, Any
             out[code] = value
         elif attribute["datatype"] == "datetime":
             out[code] = parse_time(value, f"attribute[{code}]")
+    if answers:
+        out["attributes"] = answers
     return out
 
 
@@ -468,6 +523,7 @@ def request_create(
             address=address or None,
             lat=lat,
             lon=lon,
+            attributes=kwargs.get("attributes"),
         )
     except AppError as exc:
         raise _from_app_error(exc) from exc

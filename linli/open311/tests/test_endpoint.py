@@ -468,3 +468,43 @@ def test_english_answers_in_english(http, cast: Cast):
     urgency = r.json()["attributes"][0]
     assert urgency["description"].startswith("Urgency")
     assert [v["name"] for v in urgency["values"]] == ["Urgent", "Normal", "Scheduled"]
+
+
+def test_an_items_own_questions_are_its_open311_attributes(http, cast: Cast):
+    """The birthday party asks its guests and no urgency, in GeoReport as on the page."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from linli.orders.catalog import install_optional_items
+
+    install_optional_items([cast.a.center])
+    item = ServiceItem.objects.get(code=f"birthday-{cast.a.center.code}"[:32])
+    codes = {a["code"]: a for a in service_attributes(item)}
+    assert "urgency" not in codes
+    assert codes["window_start"]["required"] is True
+    assert codes["guests"]["datatype"] == "number" and codes["guests"]["required"] is True
+    definition = http.get(f"{BASE}/services/{item.code}.json").json()
+    assert "guests" in {a["code"] for a in definition["attributes"]}
+
+    _client, key = key_for(cast.a.center)
+    start = (timezone.localtime() + dt.timedelta(days=5)).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    window = {
+        "attribute[urgency]": None,
+        "attribute[window_start]": start.isoformat(),
+        "attribute[window_end]": (start + dt.timedelta(hours=3)).isoformat(),
+    }
+    refused = post_request(
+        http, BASE, key, service_code=item.code, **window, **{"attribute[guests]": "lots"}
+    )
+    assert refused.status_code == 400
+    assert "attribute[guests]" in refused.json()[0]["description"]
+    assert not Order.objects.exists()
+    placed = post_request(
+        http, BASE, key, service_code=item.code, **window, **{"attribute[guests]": "40"}
+    )
+    assert placed.status_code == 201, placed.content
+    order = Order.objects.get()
+    assert order.attributes == {"guests": 40} and order.urgency == "scheduled"
