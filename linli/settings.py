@@ -220,6 +220,8 @@ LINLI_NOTIFY_RETRY_MAX_WAIT = 3600.0
 LINLI_NOTIFY_LEASE = max(300.0, 3 * LINLI_NOTIFY_WEBHOOK_TIMEOUT)
 # How often the worker looks for deliveries whose job was lost or is due again.
 LINLI_NOTIFY_SWEEP_INTERVAL = int(os.environ.get("LINLI_NOTIFY_SWEEP_INTERVAL", "60"))
+# How many days ahead a resident may want a service (an order's wanted time window).
+LINLI_WINDOW_MAX_DAYS = int(os.environ.get("LINLI_WINDOW_MAX_DAYS", "90"))
 # Dispatch engine cost weights (1 unit = 1 km of travel): per open order a
 # member holds, per order taken this week, per rating point below 5.
 LINLI_DISPATCH_WEIGHTS = {"per_km": 1.0, "load": 0.5, "week_load": 0.2, "rating": 1.0}

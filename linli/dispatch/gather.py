@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from linli.dispatch import engine
 from linli.orders.load import member_load
-from linli.orders.models import Order, OrderStatus, Rating, Slot, SlotStatus
+from linli.orders.models import Order, OrderStatus, Rating, Slot, SlotAction, SlotStatus
 from linli.teams.models import Member
 
 RATING_DAYS = 30
@@ -248,10 +248,16 @@ def gather(
         .exclude(status=SlotStatus.CANCELLED)
         .values_list("order_id", "member_id")
     )
+    # Who declined an order is not offered it again (a decline is the member's
+    # user's, on the order's timeline; the slot itself forgets who held it).
+    declined = Member.objects.filter(
+        user__order_events__order_id__in=order_ids,
+        user__order_events__action=SlotAction.DECLINE,
+    ).values_list("user__order_events__order_id", "pk")
     return Inputs(
         slots=engine.slot_arrays(slot_specs),
         members=engine.member_arrays(member_specs),
-        excluded=set(taken),
+        excluded={*taken, *declined},
         slot_rows={s.pk: s for s in slots},
         skill_bits=skill_bits,
     )

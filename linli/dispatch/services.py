@@ -47,12 +47,23 @@ def reason_text(code: str | None, detail: dict[str, int] | None = None) -> str:
     return texts.get(code or "", _("暂时没有合适的队员。"))
 
 
-def explain(breakdown: dict[str, Any], skill_name: str) -> list[str]:
-    """The reasons a person can check: 1.2 km · 有家政维修技能 · 当前 1/3 单 · 近30天评分 4.8."""
+def explain(
+    breakdown: dict[str, Any], skill_name: str, planned_load: int | None = None
+) -> list[str]:
+    """The reasons a person can check: 1.2 km · 有家政维修技能 · 当前 1/3 单 · 近30天评分 4.8.
+
+    In a plan, ``planned_load`` is the member's load once this row and the
+    plan's earlier rows are dispatched (计划后 2/3 单)."""
+    cap = breakdown["cap"]
+    load = (
+        _("当前 %(load)d/%(cap)d 单") % {"load": breakdown["load"], "cap": cap}
+        if planned_load is None
+        else _("计划后 %(load)d/%(cap)d 单") % {"load": planned_load, "cap": cap}
+    )
     parts = [
         _("%(km).1f 公里") % {"km": breakdown["distance_km"]},
         _("有%(skill)s技能") % {"skill": skill_name},
-        _("当前 %(load)d/%(cap)d 单") % {"load": breakdown["load"], "cap": breakdown["cap"]},
+        load,
     ]
     if breakdown.get("rating") is None:
         parts.append(_("近30天暂无评分"))
@@ -237,17 +248,21 @@ def batch_dispatch(
     )
     plan.stats = {k: v for k, v in result.stats.items() if isinstance(v, int | float | str)}
     rows = inputs.member_rows(a.member_id for a in result.assignments)
+    # A member planned twice: each row says their load after it and the rows above.
+    planned_before: dict[int, int] = {}
     for a in result.assignments:
         if a.member_id not in rows:
             continue  # removed since it was read: the slot waits for the next batch
         slot = inputs.slot_rows[a.slot_id]
+        planned_before[a.member_id] = planned_before.get(a.member_id, 0) + 1
+        after = a.breakdown["load"] + planned_before[a.member_id]
         plan.assignments.append(
             PlannedAssignment(
                 slot=slot,
                 member=rows[a.member_id],
                 cost=a.cost,
                 breakdown=a.breakdown,
-                reasons=explain(a.breakdown, slot.order.item.skill.label),
+                reasons=explain(a.breakdown, slot.order.item.skill.label, after),
             )
         )
     for u in result.unassigned:

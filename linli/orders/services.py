@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -79,9 +80,10 @@ DISPATCH_NOTE_MAX = limit(OrderEvent, "note")
 CALLER_NAME_MAX = limit(Order, "caller_name")
 CALLER_PHONE_MAX = limit(Order, "caller_phone")
 
-# A wanted time window is about the coming year; it may have begun, but not long ago.
-WINDOW_AHEAD = dt.timedelta(days=366)
+# A wanted time window lies within settings.LINLI_WINDOW_MAX_DAYS; it may have begun,
+# but not long ago (a resident ordering at 9 for "this morning").
 WINDOW_BEHIND = dt.timedelta(days=1)
+
 
 # The order states its slots decide (the others are set by closing it).
 _SLOT_DRIVEN = (
@@ -284,6 +286,25 @@ def _about(order: Order, **more: Any) -> dict[str, Any]:
 # --- 群众点单: placing an order --------------------------------------------------
 
 
+def _window_problems(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> dict[str, str]:
+    """What is wrong with a wanted window, by field: within the horizon, not past, end after start."""
+    days = settings.LINLI_WINDOW_MAX_DAYS
+    horizon = now + dt.timedelta(days=days)
+    too_far = _("期望时间最多可以约在 %(n)d 天以内。") % {"n": days}
+    problems: dict[str, str] = {}
+    if start < now - WINDOW_BEHIND:
+        problems["window_start"] = _("期望开始时间不能早于昨天。")
+    elif start > horizon:
+        problems["window_start"] = too_far
+    if end <= start:
+        problems["window_end"] = _("结束时间必须晚于开始时间。")
+    elif end <= now:
+        problems["window_end"] = _("期望时间已经过去。")
+    elif end > horizon:
+        problems["window_end"] = too_far
+    return problems
+
+
 def order_place(
     *,
     actor: User,
@@ -388,14 +409,7 @@ def order_place(
                 "期望时间需要同时填写开始和结束。"
             )
         elif window_start is not None and window_end is not None:
-            if window_start >= window_end:
-                errors["window_end"] = _("结束时间必须晚于开始时间。")
-            elif window_end <= now:
-                errors["window_end"] = _("期望时间已经过去。")
-            elif window_end > now + WINDOW_AHEAD:
-                errors["window_end"] = _("期望时间最多可以约在一年以内。")
-            elif window_start < now - WINDOW_BEHIND:
-                errors["window_start"] = _("期望开始时间不能早于昨天。")
+            errors.update(_window_problems(window_start, window_end, now))
         if urgency == Urgency.SCHEDULED and window_start is None:
             errors["window_start"] = _("预约服务需要填写期望时间。")
     if lat is not None and not -90 <= lat <= 90:

@@ -432,11 +432,14 @@ def _act(
     form_class: type[FormT],
     call: Callable[[FormT], str],
     default_next: str | None = None,
+    error_page: Callable[[FormT, int], HttpResponse | None] | None = None,
 ) -> HttpResponse:
     """Run one service for a POST: success → message and redirect; error → the page, 400/409.
 
     ``call`` runs the service and returns the success message. Member actions
     sent by htmx answer with the task card instead (the error in it, or a notice).
+    ``error_page(form, status)`` may answer an error on the page the form was sent
+    from instead of the order page (None: the order page).
     """
     # What the user may not see answers 404 (another community's order), before any service.
     order = order_get(request.user, pk)
@@ -457,6 +460,8 @@ def _act(
             )
     if request.htmx and key in MEMBER_ACTIONS:
         return _task_card(request, pk, bound={key: form}, status=status)
+    if error_page is not None and (page := error_page(form, status)) is not None:
+        return page
     return render(
         request, "orders/detail.html", _detail_context(request, order, {key: form}), status=status
     )
@@ -571,7 +576,13 @@ def follow_up_view(request: AuthedRequest, pk: int) -> HttpResponse:
         services.follow_up_close(actor=request.user, order_id=pk, note=form.cleaned_data["note"])
         return _("回访已关闭。")
 
-    return _act(request, pk, "follow_up", NoteForm, call)
+    def on_list(form: NoteForm, status: int) -> HttpResponse | None:
+        # Sent from the follow-up list: stay there, the error next to this order's form.
+        if _safe_next(request) != reverse("orders:follow_ups"):
+            return None
+        return _follow_ups_page(request, bound=(pk, form), status=status)
+
+    return _act(request, pk, "follow_up", NoteForm, call, error_page=on_list)
 
 
 @login_required
@@ -798,6 +809,13 @@ def phone_view(request: AuthedRequest) -> HttpResponse:
 @login_required
 def follow_ups_view(request: AuthedRequest) -> HttpResponse:
     """回访: low or unresolved ratings, each closed with a note."""
+    return _follow_ups_page(request)
+
+
+def _follow_ups_page(
+    request: AuthedRequest, bound: tuple[int, NoteForm] | None = None, status: int = 200
+) -> HttpResponse:
+    """The follow-up list; ``bound`` is (order pk, its form that failed), shown at that order."""
     user = request.user
     require_role(user, DESK_ROLES)
     open_ = order_list(user, follow_up=True).select_related("follow_up", "rating")
@@ -810,7 +828,13 @@ def follow_ups_view(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "orders/follow_ups.html",
-        {"open": list(open_), "closed": list(closed), "form": NoteForm()},
+        {
+            "open": list(open_),
+            "closed": list(closed),
+            "bound_pk": bound[0] if bound else None,
+            "bound": bound[1] if bound else None,
+        },
+        status=status,
     )
 
 

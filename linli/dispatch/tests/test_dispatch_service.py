@@ -364,3 +364,24 @@ def test_a_leader_whose_teams_lack_the_skill_is_told_so(cast, client):
     page = client.get(f"/orders/{order.pk}/").content.decode()
     assert "您带领的服务队中没有具备“健康义诊”技能的在岗队员" in page
     assert 'id="id_target"' not in page  # no empty choice and button to press
+
+
+def test_a_member_who_declined_is_not_suggested_or_planned_again(cast):
+    near = add_member(cast, "near", 22.9205, 110.9905)
+    far = add_member(cast, "far", 22.99, 111.05)
+    order = place(cast)
+    [slot] = suggestions_for_order(cast.a.dispatcher, order.pk)
+    assert near.pk in [c.member.pk for c in slot.candidates]
+    orders.order_dispatch(actor=cast.a.dispatcher, order_id=order.pk, member_id=near.pk)
+    orders.order_decline(actor=near.user, order_id=order.pk, reason="今天腰疼，去不了")
+
+    [slot] = suggestions_for_order(cast.a.dispatcher, order.pk)
+    ids = [c.member.pk for c in slot.candidates]
+    assert near.pk not in ids and far.pk in ids
+    plan = batch_dispatch(actor=cast.a.dispatcher, community=cast.a.center, dry_run=True)
+    planned = {a.member.pk for a in plan.assignments if a.slot.order_id == order.pk}
+    assert planned and near.pk not in planned
+    # Another order is still theirs to be offered.
+    other = place(cast)
+    [slot] = suggestions_for_order(cast.a.dispatcher, other.pk)
+    assert near.pk in [c.member.pk for c in slot.candidates]

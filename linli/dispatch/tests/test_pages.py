@@ -102,3 +102,26 @@ def test_manual_mode_hides_suggestions(cast):
         .content.decode()
     )
     assert reverse("dispatch:suggestions", args=[order.pk]) not in detail
+
+
+def test_batch_plan_rows_are_labelled_and_count_the_load_after_the_plan(cast):
+    """On a phone each cell says what it is; a member planned twice shows 1/2 then 2/2."""
+    import re
+
+    from linli.teams.models import Member
+
+    member = cast.a.member
+    Member.objects.exclude(pk=member.pk).update(active=False)
+    member.max_concurrent = 2
+    member.save(update_fields=["max_concurrent"])
+    place(cast), place(cast)
+    html = client_for(cast.a.dispatcher).get(reverse("dispatch:batch")).content.decode()
+    table = html.split('<table class="stack">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)
+    assert len(rows) == 2
+    for row in rows:
+        cells = re.findall(r"<td([^>]*)>", row)
+        assert len(cells) == 4 and all("data-label=" in c for c in cells), cells
+        assert 'data-label="派给"' in row and 'data-label="服务对象"' in row
+    assert "计划后 1/2 单" in rows[0] and "计划后 2/2 单" in rows[1]
+    assert "当前 0/2 单" not in table

@@ -717,6 +717,36 @@ def test_follow_up_list_and_close(cast):
     assert post(cast.b.dispatcher, "orders:follow_up", order, {"note": "x"}).status_code == 404
 
 
+def test_follow_up_error_from_the_list_stays_on_the_list(cast):
+    """An empty note sent from the list shows the list again, the error at that order's form."""
+    orders = []
+    for _ in range(2):
+        order = completed(cast)
+        services.order_rate(
+            actor=cast.a.resident, order_id=order.pk, resolved=False, satisfaction=1
+        )
+        orders.append(order)
+    first, second = orders
+    here = reverse("orders:follow_ups")
+    r = post(cast.a.dispatcher, "orders:follow_up", second, {"note": "  ", "next": here})
+    assert r.status_code == 400
+    assert [t.name for t in r.templates][0] == "orders/follow_ups.html"
+    html = text(r)
+    assert html.count("请填写回访记录") == 1
+    # The error sits in the second order's form, not the first's.
+    form_of = {
+        o.pk: html.split(f'id="follow-up-{o.pk}"', 1)[1].split("</form>", 1)[0] for o in orders
+    }
+    assert "请填写回访记录" in form_of[second.pk]
+    assert 'aria-invalid="true"' in form_of[second.pk]
+    assert "请填写回访记录" not in form_of[first.pk]
+    assert not FollowUp.objects.filter(closed_at__isnull=False).exists()
+    # Sent from the order page, the error is still shown there.
+    r = post(cast.a.dispatcher, "orders:follow_up", second, {"note": ""})
+    assert r.status_code == 400
+    assert [t.name for t in r.templates][0] == "orders/detail.html"
+
+
 def test_whole_timeline_reads_as_sentences(cast):
     order = completed(cast)
     services.order_rate(

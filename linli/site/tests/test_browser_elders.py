@@ -208,3 +208,31 @@ def test_language_switch_keeps_the_filter_htmx_set(live_server, browser, cast: C
     assert page.input_value("input[name=q]") == "zqb"
     assert page.locator("html").get_attribute("lang") == "en"
     context.close()
+
+
+DESKTOP = {"width": 1366, "height": 900}
+
+
+@pytest.mark.skipif(not AXE.exists(), reason="needs axe-core from npm (scripts/test-deps)")
+def test_the_slot_table_fits_a_staff_order_page_on_a_desktop(
+    live_server, browser, cast: Cast, tmp_path: Path
+) -> None:
+    """English, 1366 px: the slot table fits its column, with no inner scroll region."""
+    ids = _orders(cast)
+    context, page = _open(browser, live_server, cast.a.dispatcher, "en")
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server.url}/orders/{ids['done']}/")
+    page.wait_for_load_state("networkidle")
+    table = page.locator("table.slots")
+    fits = table.evaluate(
+        "t => ({table: t.scrollWidth, column: t.parentElement.clientWidth,"
+        " scrollers: [...t.closest('section').querySelectorAll('*')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1"
+        " && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)).length})"
+    )
+    page.screenshot(path=str(tmp_path / "slots-1366-en.png"), full_page=True)
+    assert fits["table"] <= fits["column"] and fits["scrollers"] == 0, fits
+    assert "Finished" in table.inner_text() and "Dispatched" in table.inner_text()
+    page.add_script_tag(path=str(AXE))
+    assert page.evaluate(AXE_RUN) == []
+    context.close()
