@@ -304,6 +304,8 @@ class QueueFilterForm(forms.Form):
     community = forms.TypedChoiceField(
         label=_("社区"), required=False, coerce=int, empty_value=None
     )
+    # From a resident's page: their orders only.
+    resident = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(
         self,

@@ -53,6 +53,15 @@ def manages_community(user: User, community_id: int) -> bool:
     )
 
 
+def may_order_on_behalf(user: User, community_id: int | None = None) -> bool:
+    """代下单: desk staff order for residents of the communities they run (the city: all).
+
+    Without ``community_id``: whether the user may take orders for anyone at all."""
+    if user.role not in (Role.DISPATCHER, Role.CITY):
+        return False
+    return community_id is None or manages_community(user, community_id)
+
+
 def own_resident_ids(user: User) -> set[int]:
     """The resident records a user may order for: their own and their wards'."""
     from linli.people.models import Guardianship, Resident

@@ -42,6 +42,7 @@ def order_list(
     overdue: bool | None = None,
     follow_up: bool | None = None,
     community: int | None = None,
+    resident: int | None = None,
     mine: bool = False,
     for_family: bool = False,
 ) -> QuerySet[Order]:
@@ -78,6 +79,8 @@ def order_list(
         qs = qs.filter(open_follow_up) if follow_up else qs.exclude(open_follow_up)
     if community:
         qs = qs.filter(community_id=community)
+    if resident:
+        qs = qs.filter(resident_id=resident)
     return (
         qs.select_related("item", "resident", "community", "placed_by")
         .prefetch_related(

@@ -490,7 +490,7 @@ def _beneficiary(
 ) -> tuple[Resident | None, str, Center]:
     """(the resident, how it is placed, the order's community): no resident for
     staff taking a call from someone not on file."""
-    if actor.role in (Role.DISPATCHER, Role.CITY):
+    if may.may_order_on_behalf(actor):
         if resident_id is None:
             if not caller_phone:
                 raise InvalidInput(fields={"resident": _("代居民下单时必须选择居民。")})

@@ -63,6 +63,7 @@ from linli.orders.permissions import (
     is_beneficiary_side,
     manages_community,
     may_dispatch,
+    may_order_on_behalf,
     membership,
     order_actions,
     task_for,
@@ -708,6 +709,7 @@ def queue_view(request: AuthedRequest) -> HttpResponse:
         overdue=True if f.get("overdue") else None,
         follow_up=True if f.get("follow_up") else None,
         community=community,
+        resident=f.get("resident"),
     ).select_related("follow_up")
     page = Paginator(qs, QUEUE_PAGE).get_page(request.GET.get("page"))
     # The 派单 button where the dispatch predicate allows it (a leader: once for the page).
@@ -749,7 +751,8 @@ def queue_view(request: AuthedRequest) -> HttpResponse:
 def phone_view(request: AuthedRequest) -> HttpResponse:
     """电话代下单: find the resident (name, pinyin initials, phone tail), then the order."""
     user = request.user
-    require_role(user, DESK_ROLES)
+    if not may_order_on_behalf(user):
+        raise Forbidden()
     q = (request.GET.get("q") or "").strip()
     results = [MaskedResident(r) for r in resident_list(user, q=q)[:PHONE_RESULTS]] if q else []
     if request.htmx and request.htmx.target == "phone-results":
