@@ -25,7 +25,7 @@ from linli.dispatch.gather import (
 from linli.dispatch.models import DispatchPolicy
 from linli.network.models import Center
 from linli.orders import services as order_services
-from linli.orders.models import Order, Slot
+from linli.orders.models import BATCH_DISPATCH_NOTE, Order, Slot
 from linli.orders.permissions import manages_community, order_actions
 from linli.orders.selectors import order_get
 from linli.teams.models import Member
@@ -282,7 +282,7 @@ def batch_dispatch(
                 order_id=planned.slot.order_id,
                 member_id=planned.member.pk,
                 slot_index=planned.slot.index,
-                note=_("批量派单"),
+                note=BATCH_DISPATCH_NOTE,
             )
             planned.applied = True
         except AppError as exc:

@@ -349,7 +349,7 @@ def _event_out(e: OrderEvent) -> dict[str, object]:
         "slot": e.slot.index if e.slot is not None else None,
         "slot_from": e.slot_from,
         "slot_to": e.slot_to,
-        "note": e.note,
+        "note": e.note_text,
     }
 
 
@@ -399,7 +399,7 @@ def order_out(request: AuthedRequest, o: Order) -> dict[str, object]:
         "follow_up": None
         if follow_up is None
         else {
-            "reason": follow_up.reason,
+            "reason": follow_up.reason_text,
             "opened_at": follow_up.opened_at,
             "closed_at": follow_up.closed_at,
             "closed_by": _user_ref(follow_up.closed_by),

@@ -16,8 +16,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from linli.core.boundary import DATETIME_MAX, DATETIME_MIN
 from linli.core.models import LocalizedName
@@ -491,6 +491,12 @@ class Slot(models.Model):
         return f"#{self.order_id}/{self.index} {self.status}"
 
 
+# A note the system writes is stored as its Chinese msgid and shown in the
+# reader's language; a person's note is shown as written.
+BATCH_DISPATCH_NOTE = gettext_noop("批量派单")
+SYSTEM_NOTES = frozenset({BATCH_DISPATCH_NOTE})
+
+
 class OrderEvent(models.Model):
     """One line of an order's timeline. Append-only; it replays to the current state."""
 
@@ -530,6 +536,10 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.order_id} {self.action} {self.from_status}→{self.to_status}"
+
+    @property
+    def note_text(self) -> str:
+        return gettext(self.note) if self.note in SYSTEM_NOTES else self.note
 
 
 class Rating(models.Model):
@@ -590,3 +600,21 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.order_id} {self.reason}"
+
+    @property
+    def reason_text(self) -> str:
+        """Why it was opened, in the reader's language: said again from the
+        rating (``reason`` keeps the words of the day it was opened)."""
+        rating: Rating | None = getattr(self.order, "rating", None)
+        if rating is None:
+            return self.reason
+        return follow_up_reason(rating.resolved, rating.satisfaction)
+
+
+def follow_up_reason(resolved: bool, satisfaction: int) -> str:
+    """Why a rating opens a follow-up, in the current language."""
+    if not resolved and satisfaction <= 2:
+        return gettext("未解决，满意度 %(n)d 分") % {"n": satisfaction}
+    if not resolved:
+        return gettext("未解决")
+    return gettext("满意度 %(n)d 分") % {"n": satisfaction}

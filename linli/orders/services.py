@@ -53,6 +53,7 @@ from linli.orders.models import (
     SlotAction,
     SlotStatus,
     Urgency,
+    follow_up_reason,
     order_status_of,
     slot_move_allowed,
 )
@@ -880,25 +881,17 @@ def order_rate(
         )
         t.close("rate", actor=actor, note=f"{satisfaction}/5 {comment}".strip())
         if satisfaction <= 2 or not resolved:
-            FollowUp.objects.create(order=order, reason=_follow_up_reason(resolved, satisfaction))
+            FollowUp.objects.create(order=order, reason=follow_up_reason(resolved, satisfaction))
             notify(
                 [u for u in _dispatchers(order.community_id) if u.pk != actor.pk],
                 "follow_up",
                 gettext_noop("订单 #%(id)s 需要回访：%(reason)s"),
                 _about(
-                    order, reason=each_language(lambda: _follow_up_reason(resolved, satisfaction))
+                    order, reason=each_language(lambda: follow_up_reason(resolved, satisfaction))
                 ),
                 _link(order),
             )
     return rating
-
-
-def _follow_up_reason(resolved: bool, satisfaction: int) -> str:
-    if not resolved and satisfaction <= 2:
-        return _("未解决，满意度 %(n)d 分") % {"n": satisfaction}
-    if not resolved:
-        return _("未解决")
-    return _("满意度 %(n)d 分") % {"n": satisfaction}
 
 
 def _beneficiary_users(order: Order) -> list[User]:

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
 
 from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -159,14 +159,14 @@ def timeline(order: Order) -> list[Entry]:
         if e.action in ("cancel", "reject") and e.slot_id is not None:
             continue  # the per-slot echo of closing the order
         slot = slots.get(e.slot_id) if e.slot_id else None
-        note = e.note
+        note = e.note_text
         if e.action == "place":
             placed: dict[str, str] = {
-                PlacedAs.SELF: _("下单"),
-                PlacedAs.GUARDIAN: _("为家人下单"),
-                PlacedAs.DISPATCHER: _("代居民下单"),
+                PlacedAs.SELF: pgettext("timeline", "下单"),
+                PlacedAs.GUARDIAN: pgettext("timeline", "为家人下单"),
+                PlacedAs.DISPATCHER: pgettext("timeline", "代居民下单"),
             }
-            text = placed.get(order.placed_as, _("下单"))
+            text = placed.get(order.placed_as, pgettext("timeline", "下单"))
             text += _("（%(channel)s）") % {"channel": order.get_channel_display()}
             note = order.description
         elif e.action == "dispatch":
@@ -174,7 +174,11 @@ def timeline(order: Order) -> list[Entry]:
             if e.slot_to == SlotStatus.OFFERED:
                 text = _("发布抢单：%(team)s") % {"team": target} if target else _("发布抢单")
             else:
-                text = _("派单给 %(name)s") % {"name": target} if target else _("派单")
+                text = (
+                    _("派单给 %(name)s") % {"name": target}
+                    if target
+                    else pgettext("timeline", "派了单")
+                )
         elif e.action == "rate":
             if rating is not None:
                 text = _("评价：%(n)d 分（%(label)s），%(resolved)s") % {
@@ -186,19 +190,19 @@ def timeline(order: Order) -> list[Entry]:
                     text = _("电话回访记录：%(rating)s") % {"rating": text}
                 note = rating.comment
             else:
-                text = _("评价")
+                text = pgettext("timeline", "评了价")
         else:
             text = {
-                "accept": _("接单"),
-                "decline": _("拒绝接单"),
-                "start": _("开始服务"),
-                "complete": _("完成服务"),
-                "cancel": _("取消订单"),
-                "reject": _("驳回订单"),
+                "accept": pgettext("timeline", "接了单"),
+                "decline": pgettext("timeline", "拒绝了接单"),
+                "start": pgettext("timeline", "开始了服务"),
+                "complete": pgettext("timeline", "完成了服务"),
+                "cancel": pgettext("timeline", "取消了订单"),
+                "reject": pgettext("timeline", "驳回了订单"),
                 "expire": _("超时未接单，岗位已收回待重新派单"),
                 "overdue": _("超过接单时限"),
-                "follow_up": _("完成回访"),
-                "link": _("核实来电人，关联居民"),
+                "follow_up": pgettext("timeline", "完成了回访"),
+                "link": pgettext("timeline", "核实了来电人，关联了居民"),
             }.get(e.action, e.action)
             if e.action in ("expire", "overdue"):
                 note = ""

@@ -385,3 +385,15 @@ def test_a_member_who_declined_is_not_suggested_or_planned_again(cast):
     other = place(cast)
     [slot] = suggestions_for_order(cast.a.dispatcher, other.pk)
     assert near.pk in [c.member.pk for c in slot.candidates]
+
+
+def test_batch_note_reads_in_the_readers_language(cast):
+    from linli.site.testing import client_for
+
+    order = place(cast)
+    batch_dispatch(actor=cast.a.dispatcher, community=cast.a.center, dry_run=False)
+    client = client_for(cast.a.dispatcher)
+    en = client.get(f"/orders/{order.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Batch dispatch" in en and "批量派单" not in en
+    api = client.get(f"/api/v1/orders/{order.pk}", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert "批量派单" not in str(api)

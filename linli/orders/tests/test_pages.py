@@ -757,15 +757,37 @@ def test_whole_timeline_reads_as_sentences(cast):
     for sentence in (
         "下单（手机）",
         f"派单给 {name}",
-        "接单",
-        "开始服务",
-        "完成服务",
+        "接了单",
+        "开始了服务",
+        "完成了服务",
         "已换好水龙头",
         "评价：5 分（非常满意），问题已解决",
         "很好",
     ):
         assert sentence in html, sentence
     assert "为这次服务打分" not in html
+
+
+def test_timeline_reads_as_events_in_english(cast):
+    order = completed(cast)
+    services.order_rate(
+        actor=cast.a.resident, order_id=order.pk, resolved=True, satisfaction=5, comment="很好"
+    )
+    page = client_for(cast.a.resident).get(
+        reverse("orders:detail", args=[order.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    )
+    html = text(page)
+    name = cast.a.volunteer.display_name
+    for sentence in (
+        "placed the order (",
+        f"dispatched it to {name}",
+        "accepted",
+        "started the service",
+        "finished the service",
+        "rated it 5 out of 5",
+    ):
+        assert sentence in html, sentence
+    assert "Start service" not in html and "Accept<" not in html
 
 
 # --- no N+1 -----------------------------------------------------------------------------
@@ -902,3 +924,16 @@ def test_sent_form_answers_with_its_order_only_to_its_sender(cast) -> None:
     )
     assert response.status_code == 302 and response["Location"] == f"/orders/{order.pk}/"
     assert services.Order.objects.filter(placed_by=cast.a.resident).count() == 1
+
+
+def test_follow_up_reason_reads_in_the_readers_language(cast):
+    order = completed(cast)
+    services.order_rate(
+        actor=cast.a.resident, order_id=order.pk, resolved=False, satisfaction=1, comment=""
+    )
+    client = client_for(cast.a.dispatcher)
+    for url in (reverse("orders:follow_ups"), reverse("orders:detail", args=[order.pk])):
+        en = text(client.get(url, HTTP_ACCEPT_LANGUAGE="en"))
+        assert "满意度" not in en and "未解决" not in en, url
+    zh = text(client.get(reverse("orders:follow_ups")))
+    assert "未解决，满意度 1 分" in zh
