@@ -33,6 +33,7 @@ from linli.core.errors import AppError
 from linli.core.models import User
 from linli.core.ratelimit import hit
 from linli.core.roles import Role
+from linli.core.text import join_names
 from linli.network.models import Center
 from linli.open311.models import Client
 from linli.orders import services as orders
@@ -352,7 +353,7 @@ def attribute_values(item: ServiceItem, raw: Mapping[str, str]) -> dict[str, Any
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise Open311Error(
-            400, _("服务项目没有这些属性：%(codes)s。") % {"codes": "、".join(unknown)}
+            400, _("服务项目没有这些属性：%(codes)s。") % {"codes": join_names(unknown)}
         )
     out: dict[str, Any] = {}
     answers: dict[str, object] = {}
@@ -366,7 +367,7 @@ def attribute_values(item: ServiceItem, raw: Mapping[str, str]) -> dict[str, Any
                 raise Open311Error(
                     400,
                     _("attribute[%(code)s] 只能是 %(keys)s。")
-                    % {"code": code, "keys": "、".join(keys)},
+                    % {"code": code, "keys": join_names(keys)},
                 )
             out[code] = value
         elif attribute["datatype"] == "datetime":
@@ -631,7 +632,7 @@ def _teams(order: Order) -> list[str]:
 
 def status_of(order: Order) -> tuple[str, str]:
     """(open or closed, the status notes): how linli's states read in Open311."""
-    teams = "、".join(_teams(order)) or _("服务队")
+    teams = join_names(_teams(order)) or _("服务队")
     notes = {
         OrderStatus.SUBMITTED: _("已受理，等待社区派单。"),
         OrderStatus.DISPATCHED: _("已派单给%(team)s，等待队员接单。") % {"team": teams},
@@ -665,7 +666,7 @@ def request_out(caller: Caller, order: Order) -> dict[str, Any]:
         "service_name": order.item.label,
         "service_code": order.item.code,
         "description": (order.description or None) if own else None,
-        "agency_responsible": "、".join(_teams(order)) or center.name,
+        "agency_responsible": join_names(_teams(order)) or center.name,
         "service_notice": service_notice(order),
         "requested_datetime": iso(order.created_at),
         "updated_datetime": iso(order.updated_at),

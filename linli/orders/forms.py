@@ -188,7 +188,7 @@ class PhoneOrderForm(PlaceForm):
         self.items = list(items)
         item = self.fields["item"]
         assert isinstance(item, forms.ChoiceField)
-        item.choices = [(i.code, f"{i.icon} {i.name}".strip()) for i in self.items]
+        item.choices = [(i.code, f"{i.icon} {i.label}".strip()) for i in self.items]
         # The chosen item's own form: its questions show once it is chosen.
         chosen = self.data.get("item") if self.is_bound else self.initial.get("item")
         picked = next((i for i in self.items if i.code == chosen), None)
@@ -323,7 +323,7 @@ class QueueFilterForm(forms.Form):
         item.choices = [
             ("", _("全部项目")),
             *(
-                (i.code, f"{i.name}({i.community.name})" if i.community is not None else i.name)
+                (i.code, f"{i.label}（{i.community.name}）" if i.community is not None else i.label)
                 for i in items
             ),
         ]

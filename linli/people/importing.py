@@ -39,6 +39,7 @@ from linli.core.models import AuditLog
 from linli.core.roles import IMPORTERS, Role
 from linli.core.scoping import require_role
 from linli.core.services import audit_record
+from linli.core.text import join_names
 from linli.network.models import Center
 from linli.people.models import CareTag, Resident
 from linli.people.validators import id_number_agreement
@@ -478,10 +479,10 @@ def _parse_tags(value: Any, tags: dict[str, CareTag]) -> list[CareTag]:
         elif tag not in found:
             found.append(tag)
     if unknown:
-        names = "、".join(sorted({t.name for t in tags.values()}))
+        names = join_names(sorted({t.name for t in tags.values()}))
         raise CellError(
             _("没有这个关爱标签：%(unknown)s。可用的有：%(names)s。")
-            % {"unknown": "、".join(unknown), "names": names}
+            % {"unknown": join_names(unknown), "names": names}
         )
     return found
 

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django import template
+
+from linli.core.text import join_names
 
 register = template.Library()
 
@@ -11,3 +15,9 @@ def percent(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{round(value * 100)}%"
+
+
+@register.filter
+def names(values: Iterable[object]) -> str:
+    """A list of names joined as the reader's language joins them (、 or ", ")."""
+    return join_names(values)

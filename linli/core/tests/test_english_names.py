@@ -53,3 +53,23 @@ def test_english_pages_show_english_names_and_descriptions(client):
     assert "Plumbing and wiring fixes" in place
     home_zh = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "家政维修" in home_zh and "Home repairs" not in home_zh
+
+
+def test_names_join_as_the_readers_language_joins_them():
+    from django.utils import translation
+
+    from linli.core.text import join_names
+
+    with translation.override("en"):
+        assert join_names(["Home repairs", "Health check"]) == "Home repairs, Health check"
+    with translation.override("zh-hans"):
+        assert join_names(["家政维修", "健康义诊"]) == "家政维修、健康义诊"
+
+
+def test_console_item_filter_lists_english_names_on_english_pages(cast):
+    from linli.site.testing import client_for
+
+    html = client_for(cast.a.dispatcher).get(
+        "/orders/console/", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert ">Home repairs<" in html and ">家政维修<" not in html
