@@ -69,7 +69,9 @@ def test_names_join_as_the_readers_language_joins_them():
 def test_console_item_filter_lists_english_names_on_english_pages(cast):
     from linli.site.testing import client_for
 
-    html = client_for(cast.a.dispatcher).get(
-        "/orders/console/", HTTP_ACCEPT_LANGUAGE="en"
-    ).content.decode()
+    html = (
+        client_for(cast.a.dispatcher)
+        .get("/orders/console/", HTTP_ACCEPT_LANGUAGE="en")
+        .content.decode()
+    )
     assert ">Home repairs<" in html and ">家政维修<" not in html
