@@ -937,3 +937,24 @@ def test_follow_up_reason_reads_in_the_readers_language(cast):
         assert "满意度" not in en and "未解决" not in en, url
     zh = text(client.get(reverse("orders:follow_ups")))
     assert "未解决，满意度 1 分" in zh
+
+
+def test_errors_a_resident_sees_are_plain_words(cast) -> None:
+    """Django's own messages in plain Chinese: no "变量" (variable), no "字段" (field)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(cast.a.resident)
+    response = client.post(
+        "/orders/new/home_repair/",
+        {"resident": cast.a.person.pk, "urgency": "normal", "description": "漏" * 2001},
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "最多 2000 个字，现在是 2001 个字。" in html
+    assert "变量" not in html and "字段" not in html
+    missing = client.post("/orders/new/home_repair/", {"resident": cast.a.person.pk})
+    assert (
+        "请从选项中选择一项" in missing.content.decode()
+        or "请填写这一项" in missing.content.decode()
+    )
