@@ -104,7 +104,11 @@ def test_order_dispatch_accept_complete_rate(live_server, browser, screenshot, c
     assert order.status == OrderStatus.COMPLETED
     volunteer.goto(f"{url}/orders/{order.pk}/")
     seen = timeline(volunteer)
-    for line in ("李师傅 · 志愿者 接单", "李师傅 · 志愿者 开始服务", "李师傅 · 志愿者 完成服务"):
+    for line in (
+        "李师傅 · 志愿者 接了单",
+        "李师傅 · 志愿者 开始了服务",
+        "李师傅 · 志愿者 完成了服务",
+    ):
         assert line in seen, line
     assert "已更换水龙头阀芯" in seen
     screenshot(volunteer, "orders-8-detail-volunteer-390")
@@ -128,9 +132,9 @@ def test_order_dispatch_accept_complete_rate(live_server, browser, screenshot, c
     for line in (
         "曾庆宝 · 居民 下单（手机）",
         "黄小燕 · 派单员 派单给 李师傅",
-        "李师傅 · 志愿者 接单",
-        "李师傅 · 志愿者 开始服务",
-        "李师傅 · 志愿者 完成服务",
+        "李师傅 · 志愿者 接了单",
+        "李师傅 · 志愿者 开始了服务",
+        "李师傅 · 志愿者 完成了服务",
         "曾庆宝 · 居民 评价：5 分（非常满意），问题已解决",
         "李师傅很细心，谢谢社区",
     ):

@@ -452,7 +452,7 @@ def test_decline_needs_a_reason(cast):
     slot = order.slots.get()
     assert slot.status == SlotStatus.OPEN and slot.member is None
     timeline = text(client_for(cast.a.dispatcher).get(reverse("orders:detail", args=[order.pk])))
-    assert "拒绝接单" in timeline and "今天在外地" in timeline
+    assert "拒绝了接单" in timeline and "今天在外地" in timeline
 
 
 def test_decline_by_htmx_leaves_a_notice(cast):
@@ -560,7 +560,7 @@ def test_reject_needs_reason(cast):
     order.refresh_from_db()
     assert order.status == OrderStatus.REJECTED
     resident_view = text(client_for(cast.a.resident).get(r["Location"]))
-    assert "驳回订单" in resident_view and "不在服务范围" in resident_view
+    assert "驳回了订单" in resident_view and "不在服务范围" in resident_view
 
 
 def test_reject_after_accept_is_409(cast):
