@@ -349,7 +349,7 @@ def test_a_phone_shared_by_two_residents_matches_neither_without_a_name(http, ca
 
     twin = Resident.objects.create(
         name="曾庆华",
-        gender="male",
+        gender=Resident.Gender.MALE,
         birth_date="1946-01-01",
         phone=cast.a.person.phone,
         community=cast.a.center,
