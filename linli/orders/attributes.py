@@ -308,7 +308,7 @@ def clean_answers(form: ItemForm, answers: Mapping[str, object] | None) -> dict[
     out: dict[str, object] = {}
     for q in form.questions:
         value = answers.get(q.code)
-        if _empty(value) or (q.type == "boolean" and value is False and q.required):
+        if _empty(value):
             if q.required:
                 problems[f"attributes.{q.code}"] = _("请填写“%(label)s”。") % {"label": q.label}
             continue

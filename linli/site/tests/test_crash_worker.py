@@ -106,6 +106,9 @@ def test_sigkill_mid_sweep_then_a_new_worker_does_every_effect_exactly_once(
         # A run that has been RUNNING this long is a dead worker's: run it again.
         LINLI_PERIODIC_STALE="2",
         LINLI_NOTIFY_SWEEP_INTERVAL="1",
+        # Production sends no notification to the console; here its printed
+        # lines are how the test counts what was sent.
+        LINLI_NOTIFY_CHANNELS="linli.notify.channels.InboxChannel,linli.notify.channels.ConsoleChannel",
     )
     log = tmp_path / "worker.log"
     flagged = Order.objects.filter(pk__in=order_ids, overdue=True)
