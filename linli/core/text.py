@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.utils.translation import get_language
+from linli.core.models import LocalizedName
 
 
 def join_names(names: Iterable[object]) -> str:
     """Names as one list: 甲、乙、丙 in Chinese, "A, B, C" in English."""
-    separator = ", " if (get_language() or "").startswith("en") else "、"
-    return separator.join(str(n) for n in names)
+    return LocalizedName.localized("、", ", ").join(str(n) for n in names)

@@ -8,14 +8,12 @@ sign in and receives no notifications.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.models import ApiToken
 from linli.orders.models import Channel
 
 
@@ -60,10 +58,6 @@ class Client(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
-    @staticmethod
-    def hash(key: str) -> str:
-        return hashlib.sha256(key.encode()).hexdigest()
-
-    @staticmethod
-    def generate() -> str:
-        return secrets.token_urlsafe(32)
+    # Keys are made and stored as the API's tokens are.
+    hash = staticmethod(ApiToken.hash)
+    generate = staticmethod(ApiToken.generate)

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from linli.core.models import LocalizedName
 
 WHEN = ("urgency", "date", "window")
 TYPES = ("text", "number", "choice", "date", "boolean")
@@ -41,10 +42,6 @@ CODE_MAX = 32
 DAY_OPENS, DAY_CLOSES = dt.time(8, 0), dt.time(20, 0)
 
 
-def _localized(zh: str, en: str) -> str:
-    return en if en and (get_language() or "").startswith("en") else zh
-
-
 @dataclass(frozen=True)
 class Choice:
     code: str
@@ -53,7 +50,7 @@ class Choice:
 
     @property
     def label(self) -> str:
-        return _localized(self.label_zh, self.label_en)
+        return LocalizedName.localized(self.label_zh, self.label_en)
 
 
 @dataclass(frozen=True)
@@ -71,11 +68,11 @@ class Question:
 
     @property
     def label(self) -> str:
-        return _localized(self.label_zh, self.label_en)
+        return LocalizedName.localized(self.label_zh, self.label_en)
 
     @property
     def help(self) -> str:
-        return _localized(self.help_zh, self.help_en)
+        return LocalizedName.localized(self.help_zh, self.help_en)
 
     def shown(self, value: object) -> str:
         """An answer as the reader reads it."""
