@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "linli.orders",
     "linli.dispatch",
     "linli.open311",
+    "linli.activities",
     "linli.demo",
     "linli.site",
 ]

@@ -158,3 +158,136 @@ class Room(models.Model):
 
     def __str__(self) -> str:
         return f"{self.center} · {self.name}"
+
+
+class OpeningHours(models.Model):
+    """When a center is open on one day of the week: sessions in its rooms fall inside.
+
+    A day may have several rows (a morning and an afternoon); a center with
+    no rows at all has not said, and its rooms may be used at any hour."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("星期一")
+        TUESDAY = 1, _("星期二")
+        WEDNESDAY = 2, _("星期三")
+        THURSDAY = 3, _("星期四")
+        FRIDAY = 4, _("星期五")
+        SATURDAY = 5, _("星期六")
+        SUNDAY = 6, _("星期日")
+
+    center = models.ForeignKey(
+        Center, verbose_name=_("所属中心"), on_delete=models.CASCADE, related_name="hours"
+    )
+    weekday = models.PositiveSmallIntegerField(_("星期"), choices=Weekday.choices)
+    opens = models.TimeField(_("开门"))
+    closes = models.TimeField(_("关门"))
+
+    class Meta:
+        verbose_name = _("开放时间")
+        verbose_name_plural = _("开放时间")
+        ordering = ["center", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes__gt=models.F("opens")), name="hours_close_after_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Closure(models.Model):
+    """A time a center (every room) or one room is shut: a holiday, repairs.
+
+    It is on the room calendar like anything else that occupies a room; made
+    through ``network.services.closure_create``, which cancels what it covers."""
+
+    center = models.ForeignKey(
+        Center, verbose_name=_("所属中心"), on_delete=models.CASCADE, related_name="closures"
+    )
+    room = models.ForeignKey(
+        Room,
+        verbose_name=_("功能室"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="closures",
+        help_text=_("不选则整个中心的功能室都闭馆。"),
+    )
+    starts = models.DateTimeField(_("开始"))
+    ends = models.DateTimeField(_("结束"))
+    reason = models.CharField(_("原因"), max_length=200)
+    created_by = models.ForeignKey(
+        "core.User", verbose_name=_("登记人"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("闭馆")
+        verbose_name_plural = _("闭馆")
+        ordering = ["-starts"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends__gt=models.F("starts")), name="closure_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room or self.center} · {self.reason}"
+
+
+class Occupancy(models.Model):
+    """One interval on a room's calendar: the only record that says a room is taken.
+
+    An activity's session, a booking of a shared venue and a closure each hold
+    one. ``network.services`` alone writes them; a released interval stays
+    for the record and no longer occupies the room. On PostgreSQL an
+    exclusion constraint (migration 0005_occupancy_no_overlap) keeps two held intervals of one
+    room from overlapping even if a caller skipped the service."""
+
+    class Kind(models.TextChoices):
+        SESSION = "session", _("活动")
+        BOOKING = "booking", _("预约")
+        CLOSURE = "closure", _("闭馆")
+
+    room = models.ForeignKey(
+        Room, verbose_name=_("功能室"), on_delete=models.CASCADE, related_name="occupancies"
+    )
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    title = models.CharField(_("名称"), max_length=200)
+    starts = models.DateTimeField(_("开始"))
+    ends = models.DateTimeField(_("结束"))
+    closure = models.ForeignKey(
+        Closure,
+        verbose_name=_("闭馆"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="occupancies",
+    )
+    released_at = models.DateTimeField(_("释放时间"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("占用")
+        verbose_name_plural = _("占用")
+        ordering = ["room", "starts"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends__gt=models.F("starts")), name="occupancy_ends_after_start"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["room", "starts"],
+                condition=models.Q(released_at__isnull=True),
+                name="occupancy_held_by_room",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room} · {self.title}"
+
+    @property
+    def held(self) -> bool:
+        return self.released_at is None

@@ -239,3 +239,46 @@ class Guardianship(models.Model):
 
     def __str__(self) -> str:
         return f"{self.guardian} → {self.ward} ({self.get_relation_display()})"
+
+
+class Contact(models.Model):
+    """Someone from the service met this resident in person: the record the safety net reads.
+
+    Written only by ``people.services.contact_record``: an order served at
+    home, an activity attended, a visit, a meal served. ``source`` names the
+    record it came from ("activities.attendance:12"), so one meeting is
+    recorded once however often its app reports it."""
+
+    class Kind(models.TextChoices):
+        ORDER = "order", _("上门服务")
+        ACTIVITY = "activity", _("参加活动")
+        VISIT = "visit", _("探访")
+        MEAL = "meal", _("用餐")
+
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("居民"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("时间"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("记录人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    source = models.CharField(_("来源"), max_length=64)
+
+    class Meta:
+        verbose_name = _("见面记录")
+        verbose_name_plural = _("见面记录")
+        ordering = ["-at"]
+        constraints = [
+            models.UniqueConstraint(fields=["resident", "source"], name="contact_once_per_source")
+        ]
+        indexes = [models.Index(fields=["resident", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.resident} · {self.get_kind_display()} · {self.at:%Y-%m-%d}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ from linli.core.models import AuditLog
 from linli.core.roles import IMPORTERS, Role, may_reveal
 from linli.core.scoping import require_role
 from linli.core.services import audit_record
-from linli.people.models import Resident
+from linli.people.models import Contact, Resident
 from linli.people.selectors import MASKABLE, resident_get
 
 if TYPE_CHECKING:
@@ -129,3 +130,34 @@ def resident_password_reset(
             request=request,
         )
     return password
+
+
+def contact_record(
+    *,
+    resident_id: int,
+    kind: str,
+    at: dt.datetime,
+    source: str,
+    by: User | None = None,
+    note: str = "",
+) -> Contact:
+    """Record that someone met ``resident_id`` in person at ``at`` -- the one way in.
+
+    Every capability that meets a person (an order served at home, an activity
+    attended, a visit, a meal served) calls this; the safety net reads
+    :class:`~linli.people.models.Contact`. ``source`` identifies the meeting
+    in its own app ("activities.attendance:12"): recording it again keeps one
+    row, so a retried job or a second tap counts once."""
+    if kind not in Contact.Kind.values:
+        raise ValueError(f"unknown contact kind {kind!r}")
+    contact, _created = Contact.objects.get_or_create(
+        resident_id=resident_id,
+        source=source[:64],
+        defaults={"kind": kind, "at": at, "by": by, "note": note[:200]},
+    )
+    return contact
+
+
+def contact_withdraw(*, resident_id: int, source: str) -> None:
+    """Take back a meeting recorded in error (an attendance ticked by mistake)."""
+    Contact.objects.filter(resident_id=resident_id, source=source[:64]).delete()

@@ -114,6 +114,7 @@ REFERENCE_MIGRATIONS = [
     "linli.people.migrations.0002_care_tags",
     "linli.teams.migrations.0002_skills",
     "linli.orders.migrations.0002_fixed_items",
+    "linli.activities.migrations.0002_kinds",
 ]
 
 
