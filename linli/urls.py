@@ -24,6 +24,7 @@ urlpatterns = [
     path("orders/", include("linli.orders.urls")),
     path("dispatch/", include("linli.dispatch.urls")),
     path("notifications/", include("linli.notify.urls")),
+    path("activities/", include("linli.activities.urls")),
     path("api/", api.urls),
     path("open311/v2/", include("linli.open311.urls")),
     path("admin/", admin.site.urls),
