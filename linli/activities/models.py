@@ -23,6 +23,10 @@ from linli.core.models import LocalizedName
 from linli.people import ages
 
 
+def _uid() -> str:
+    return secrets.token_hex(16)
+
+
 class Kind(LocalizedName, models.Model):
     """What sort of activity: 戏曲放映, 红歌大家唱, 书法, 防溺水 …; kept in the admin."""
 
@@ -139,7 +143,7 @@ class Activity(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     # Stable across edits: the iCalendar UIDs and the feed's secret-free links use it.
-    uid = models.CharField(max_length=32, unique=True, editable=False, default=secrets.token_hex)
+    uid = models.CharField(max_length=32, unique=True, editable=False, default=_uid)
 
     class Meta:
         verbose_name = _("活动")

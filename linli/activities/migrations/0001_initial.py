@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
                 ('fee', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=8, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='费用（元）')),
                 ('status', models.CharField(choices=[('open', '进行中'), ('cancelled', '已取消')], default='open', max_length=16, verbose_name='状态')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('uid', models.CharField(default=secrets.token_hex, editable=False, max_length=32, unique=True)),
+                ('uid', models.CharField(default=linli.activities.models._uid, editable=False, max_length=32, unique=True)),
                 ('community', models.ForeignKey(limit_choices_to={'kind': 'community'}, on_delete=django.db.models.deletion.PROTECT, related_name='activities', to='network.center', verbose_name='社区')),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
                 ('room', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='activities', to='network.room', verbose_name='功能室')),
