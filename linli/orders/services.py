@@ -60,7 +60,8 @@ from linli.orders.models import (
 from linli.orders.models import (
     field_limit as limit,
 )
-from linli.people.models import Resident
+from linli.people.models import Contact, Resident
+from linli.people.services import contact_record
 from linli.teams.models import Member, Team
 
 if TYPE_CHECKING:
@@ -758,6 +759,16 @@ def order_complete(*, actor: User, order_id: int, note: str = "") -> Slot:
             note=note,
             completed_at=timezone.now(),
         )
+        if order.resident_id is not None:
+            # A member met the resident to serve them: the safety net counts it.
+            contact_record(
+                resident_id=order.resident_id,
+                kind=Contact.Kind.ORDER,
+                at=slot.completed_at,
+                source=f"orders.slot:{slot.pk}",
+                by=actor,
+                note=order.item.name,
+            )
         if order.status == OrderStatus.COMPLETED:
             notify(
                 _beneficiary_users(order),

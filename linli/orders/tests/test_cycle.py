@@ -8,6 +8,7 @@ from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.notify.models import Notification
 from linli.orders import services
 from linli.orders.models import FollowUp, Order, OrderStatus, SlotStatus
+from linli.people.models import Contact
 from linli.teams.models import Skill
 
 
@@ -29,6 +30,13 @@ def test_full_cycle_by_member(cast):
     services.order_complete(actor=cast.a.volunteer, order_id=order.pk, note="已更换阀芯")
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED
+    # the member met the resident at home: the one contact function recorded it
+    contact = Contact.objects.get(resident=cast.a.person)
+    assert (contact.kind, contact.by, contact.at) == (
+        Contact.Kind.ORDER,
+        cast.a.volunteer,
+        order.slots.get().completed_at,
+    )
     services.order_rate(
         actor=cast.a.resident, order_id=order.pk, resolved=True, satisfaction=5, comment="很好"
     )
