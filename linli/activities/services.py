@@ -78,7 +78,7 @@ def series_starts(rule: str, first: dt.datetime) -> list[dt.datetime]:
     for i, start in enumerate(parsed):
         if i >= MAX_SESSIONS:
             raise InvalidInput(fields={"rrule": _("一个系列最多 %(n)d 场。") % {"n": MAX_SESSIONS}})
-        out.append(timezone.make_aware(start, local.tzinfo))  # type: ignore[arg-type]
+        out.append(timezone.make_aware(start, local.tzinfo))
     if not out:
         raise InvalidInput(fields={"rrule": _("这个规则一场也排不出来。")})
     return out
@@ -289,6 +289,8 @@ def _lock_activity(activity_id: int) -> Activity:
 
 
 def _session_of(activity: Activity, session_id: int | None) -> Session:
+    if session_id is None:
+        raise NotFound(_("没有这一场。"))
     try:
         return Session.objects.select_related("room").get(pk=session_id, activity=activity)
     except (Session.DoesNotExist, ValueError, TypeError) as exc:
@@ -326,9 +328,10 @@ def session_move(
             raise InvalidInput(fields={"ends": _("结束时间要晚于开始时间。")})
         room = session.room
         if room_id is not None and room_id != session.room_id:
-            room = Room.objects.select_related("center").filter(pk=room_id).first()
-            if room is None or _community_of(room) != activity.community_id:
+            other = Room.objects.select_related("center").filter(pk=room_id).first()
+            if other is None or _community_of(other) != activity.community_id:
                 raise InvalidInput(fields={"room": _("只能换到本社区的功能室。")})
+            room = other
         count = _confirmed_count(activity, session if activity.per_session else None)
         if count > room.capacity:
             raise InvalidInput(
@@ -542,7 +545,7 @@ def waitlist_position(signup: Signup) -> int | None:
         return None
     ahead = Signup.objects.filter(
         activity_id=signup.activity_id,
-        session_id=signup.session_id,
+        session=signup.session_id,
         status=Signup.Status.WAITLISTED,
     ).filter(
         Q(created_at__lt=signup.created_at) | Q(created_at=signup.created_at, pk__lt=signup.pk)

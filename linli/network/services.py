@@ -294,7 +294,7 @@ def room_move(
         occupancy.__dict__.update(
             room_id=current.room_id, starts=current.starts, ends=current.ends, title=current.title
         )
-        Occupancy.room.field.set_cached_value(occupancy, room)  # type: ignore[attr-defined]
+        Occupancy.room.field.set_cached_value(occupancy, room)
         return occupancy
 
 

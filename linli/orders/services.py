@@ -764,7 +764,7 @@ def order_complete(*, actor: User, order_id: int, note: str = "") -> Slot:
             contact_record(
                 resident_id=order.resident_id,
                 kind=Contact.Kind.ORDER,
-                at=slot.completed_at,
+                at=slot.completed_at or timezone.now(),
                 source=f"orders.slot:{slot.pk}",
                 by=actor,
                 note=order.item.name,

@@ -71,6 +71,7 @@ def grandson(cast: Cast, age: int = 8) -> Resident:
         birth_date=today.replace(year=today.year - age) - dt.timedelta(days=30),
         community=cast.a.center,
     )
+    assert cast.a.person is not None
     Guardianship.objects.create(
         ward=child, guardian=cast.a.person, relation=Guardianship.Relation.GRANDPARENT
     )

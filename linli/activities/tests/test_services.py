@@ -11,15 +11,23 @@ from linli.activities import selectors, services
 from linli.activities.models import Activity, Attendance, Invitation, Session, Signup
 from linli.activities.tests.helpers import at, grandson, hall, make_activity, next_weekday, resident
 from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from linli.core.models import User
 from linli.network import services as calendar
 from linli.notify.models import Notification
-from linli.people.models import Contact, Guardianship
+from linli.people.models import Contact, Guardianship, Resident
 from linli.site.testing import Cast
 
 pytestmark = pytest.mark.django_db
 
 
-def sign(cast: Cast, activity: Activity, person, actor=None, session=None) -> Signup:  # type: ignore[no-untyped-def]
+def sign(
+    cast: Cast,
+    activity: Activity,
+    person: Resident | None,
+    actor: User | None = None,
+    session: Session | None = None,
+) -> Signup:
+    assert person is not None
     return services.signup_create(
         actor=actor or cast.a.dispatcher,
         activity_id=activity.pk,
@@ -114,7 +122,8 @@ def test_moving_one_session_leaves_the_others_and_tells_the_people(cast: Cast) -
         actor=cast.a.dispatcher, session_id=second.pk, starts=second.starts + dt.timedelta(hours=5)
     )
     assert moved.sequence == 1 and moved.ends - moved.starts == dt.timedelta(hours=2)
-    first.refresh_from_db(), third.refresh_from_db()
+    first.refresh_from_db()
+    third.refresh_from_db()
     assert (first.sequence, third.sequence) == (0, 0)
     assert (
         Notification.objects.filter(recipient=cast.a.resident, kind="activity_moved").count() == 1
@@ -128,7 +137,8 @@ def test_cancelling_one_session_frees_its_room_only(cast: Cast) -> None:
     one = activity.sessions.order_by("starts")[1]
     signup = sign(cast, activity, cast.a.person, actor=cast.a.resident, session=one)
     services.session_cancel(actor=cast.a.dispatcher, session_id=one.pk, reason="老师生病")
-    one.refresh_from_db(), signup.refresh_from_db()
+    one.refresh_from_db()
+    signup.refresh_from_db()
     assert one.status == Session.Status.CANCELLED and not one.occupancy.held
     assert signup.status == Signup.Status.CANCELLED
     assert activity.sessions.filter(status="scheduled").count() == 2
@@ -155,7 +165,7 @@ def test_a_closure_cancels_the_sessions_it_covers_and_tells_everyone(cast: Cast)
     assert third.status == Session.Status.CANCELLED and "停电检修" in third.cancel_reason
     assert activity.sessions.filter(status="scheduled").count() == 4
     note = Notification.objects.get(recipient=cast.a.resident, kind="activity_cancelled")
-    assert note.params["title"] == activity.title
+    assert (note.params or {})["title"] == activity.title
 
 
 def test_cancelling_an_activity_cancels_its_sign_ups(cast: Cast) -> None:
@@ -199,7 +209,8 @@ def test_more_places_promote_from_the_line(cast: Cast) -> None:
     activity = make_activity(cast, capacity=1)
     a, b, c = (sign(cast, activity, resident(cast, f"居民{i}", 70)) for i in range(3))
     services.activity_capacity_change(actor=cast.a.dispatcher, activity_id=activity.pk, capacity=3)
-    b.refresh_from_db(), c.refresh_from_db()
+    b.refresh_from_db()
+    c.refresh_from_db()
     assert (b.status, c.status) == ("confirmed", "confirmed")
     assert Notification.objects.filter(kind="activity_promoted").count() == 0  # no accounts to tell
 
@@ -370,6 +381,7 @@ def test_birthday_party_invites_the_month_s_elders_once(cast: Cast) -> None:
     party = make_activity(cast, kind="birthday", title="长者生日会", audience="elders", day=day)
     born = lambda age, d=10: day.replace(year=day.year - age, day=d)  # noqa: E731
     with_account = cast.a.person
+    assert with_account is not None
     with_account.birth_date = born(82, 1)
     with_account.save(update_fields=["birth_date"])
     ward = resident(cast, "黄奶奶", 0, birth_date=born(88))

@@ -10,13 +10,19 @@ from django.db import IntegrityError, transaction
 from linli.activities.tests.helpers import at, hall, next_weekday
 from linli.core.errors import Conflict, InvalidInput
 from linli.network import services
-from linli.network.models import Occupancy, OpeningHours
+from linli.network.models import Occupancy, OpeningHours, Room
 from linli.site.testing import ON_POSTGRES, Cast
 
 pytestmark = pytest.mark.django_db
 
 
-def occupy(room, starts, ends, title="议事会", kind=Occupancy.Kind.BOOKING):  # type: ignore[no-untyped-def]
+def occupy(
+    room: Room,
+    starts: dt.datetime,
+    ends: dt.datetime,
+    title: str = "议事会",
+    kind: str = Occupancy.Kind.BOOKING,
+) -> Occupancy:
     return services.room_occupy(room_id=room.pk, starts=starts, ends=ends, kind=kind, title=title)
 
 
