@@ -314,14 +314,21 @@ def session_move(
     _aware(ends, "ends")
     with transaction.atomic():
         try:
-            activity_id = Session.objects.values_list("activity_id", flat=True).get(pk=session_id)
+            activity_id, old_room = Session.objects.values_list("activity_id", "room_id").get(
+                pk=session_id
+            )
         except (Session.DoesNotExist, ValueError, TypeError) as exc:
             raise NotFound() from exc
+        # Rooms before the activity, as a closure locks them (rooms, then the activities
+        # whose sessions it cancels): two writers never wait for each other in a circle.
+        calendar.rooms_lock([old_room, *([room_id] if isinstance(room_id, int) else [])])
         activity = _lock_activity(activity_id)
         may.may_manage(actor, activity).check(lambda: _visible(actor, activity))
         session = _session_of(activity, session_id)
         if not session.scheduled:
             raise Conflict(_("这一场已取消。"))
+        if session.room_id != old_room:
+            raise Conflict(_("这一场刚刚改过，请刷新后再试。"))
         new_starts = starts or session.starts
         new_ends = ends or (new_starts + (session.ends - session.starts))
         if new_ends <= new_starts:

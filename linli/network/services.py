@@ -172,7 +172,8 @@ def _taken(other: Occupancy) -> Verdict:
     )
 
 
-def _lock_rooms(room_ids: Iterable[int]) -> dict[int, Room]:
+def rooms_lock(room_ids: Iterable[int]) -> dict[int, Room]:
+    """Lock these rooms' rows (in primary-key order) until the transaction ends."""
     rooms = (
         Room.objects.select_for_update(of=("self",))
         .select_related("center")
@@ -206,7 +207,7 @@ def _insert(occupancy: Occupancy) -> Occupancy:
 
 def room_lock(room_id: int) -> Room:
     """Lock the room's row until the transaction ends (the calendar's writers queue on it)."""
-    room = _lock_rooms([room_id]).get(room_id)
+    room = rooms_lock([room_id]).get(room_id)
     if room is None:
         raise InvalidInput(fields={"room": _("没有这个功能室。")})
     return room
@@ -264,7 +265,7 @@ def room_move(
     """Move a held interval to another time or room (what is not given stays)."""
     with transaction.atomic():
         new_room = room_id if room_id is not None else occupancy.room_id
-        rooms = _lock_rooms({occupancy.room_id, new_room})
+        rooms = rooms_lock({occupancy.room_id, new_room})
         current = Occupancy.objects.select_for_update().get(pk=occupancy.pk)
         if not current.held:
             raise Conflict(_("这段占用已经释放了。"))
@@ -355,7 +356,7 @@ def closure_create(
         room_ids = list(rooms_q.values_list("pk", flat=True))
         if not room_ids:
             raise InvalidInput(fields={"room": _("没有这个功能室。")})
-        rooms = _lock_rooms(room_ids)
+        rooms = rooms_lock(room_ids)
         closure = Closure.objects.create(
             center_id=center_id,
             room_id=room_id,
