@@ -208,11 +208,15 @@ def my_signups(user: User) -> list[Signup]:
     signups = list(
         Signup.objects.filter(person__in=people)
         .filter(LIVE)
-        .select_related("person", "activity__kind", "activity__room__center", "session__room")
+        .select_related(
+            "person", "activity__kind", "activity__room__center", "session__room__center"
+        )
         .prefetch_related(
             Prefetch(
                 "activity__sessions",
-                Session.objects.filter(status=Session.Status.SCHEDULED).order_by("starts"),
+                Session.objects.filter(status=Session.Status.SCHEDULED)
+                .select_related("room__center")
+                .order_by("starts"),
             )
         )
     )

@@ -32,6 +32,7 @@ from linli.activities.models import (
     Session,
     Signup,
 )
+from linli.core.boundary import DATETIME_MAX
 from linli.core.errors import Conflict, InvalidInput, NotFound
 from linli.core.rules import Verdict
 from linli.network import services as calendar
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 
 # A series is materialised: at most this many sessions, and it must end.
 MAX_SESSIONS = 400
+# No session starts this late (the input boundary's bound, which every read handles).
+LATEST = DATETIME_MAX - dt.timedelta(days=1)
 TITLE_MAX = Activity._meta.get_field("title").max_length or 100
 REASON_MAX = 200
 
@@ -78,7 +81,11 @@ def series_starts(rule: str, first: dt.datetime) -> list[dt.datetime]:
     for i, start in enumerate(parsed):
         if i >= MAX_SESSIONS:
             raise InvalidInput(fields={"rrule": _("一个系列最多 %(n)d 场。") % {"n": MAX_SESSIONS}})
-        out.append(timezone.make_aware(start, local.tzinfo))
+        aware = timezone.make_aware(start, local.tzinfo)
+        if aware >= LATEST:
+            # Not stored: a session in the year 3026 is a typo, and past 9999 a crash.
+            raise InvalidInput(fields={"rrule": _("重复规则排到了 2200 年以后。")})
+        out.append(aware)
     if not out:
         raise InvalidInput(fields={"rrule": _("这个规则一场也排不出来。")})
     return out
