@@ -137,6 +137,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error_response(request, exc.status_code, code.get(exc.status_code, "error"), message)
 
 
+from linli.activities.api import router as activities_router  # noqa: E402
 from linli.core.api import router as core_router  # noqa: E402
 from linli.dispatch.api import router as dispatch_router  # noqa: E402
 from linli.network.api import router as network_router  # noqa: E402
@@ -152,3 +153,4 @@ api.add_router("/v1", people_router)
 api.add_router("/v1", notify_router)
 api.add_router("/v1", orders_router)
 api.add_router("/v1", dispatch_router)
+api.add_router("/v1", activities_router)
