@@ -12,6 +12,7 @@ reason for a session that cannot be had).
 """
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from django.db.models import Count, Q
@@ -19,11 +20,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import StrictFloat, StrictInt
+from pydantic import AfterValidator, BeforeValidator, StrictBool, StrictFloat, StrictInt
 
 from linli.activities import feeds, selectors, services
 from linli.activities import permissions as may
 from linli.activities.models import Activity, Audience, Kind, Session, Signup
+from linli.core.boundary import DATETIME_MAX, DATETIME_MIN
 from linli.core.errors import Forbidden, InvalidInput, NotFound
 from linli.core.http import AuthedRequest
 from linli.core.models import User
@@ -41,6 +43,23 @@ from linli.core.schemas import (
 from linli.network.models import Center, Room
 
 router = Router(tags=["activities"])
+
+
+def _sane_day(value: dt.date) -> dt.date:
+    if not DATETIME_MIN.date() < value < DATETIME_MAX.date() - dt.timedelta(days=40):
+        raise ValueError(_("日期必须在 1900 年到 2199 年之间。"))
+    return value
+
+
+def _iso_day(value: object) -> object:
+    # Pydantic would read "0" as a timestamp (1970-01-01): only YYYY-MM-DD is a day.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(_("请输入 ISO 8601 格式的日期，例如 1944-03-05。"))
+    return value
+
+
+# A day as ISO 8601 text, within the years every datetime the API reads lies in.
+Day = Annotated[IsoDate, BeforeValidator(_iso_day), AfterValidator(_sane_day)]
 
 # A write: bad input, no token, a role that may not, no such thing, a state that does not allow it.
 ERRORS = errors(*API_POST, 401, 403, 404, 409)
@@ -388,7 +407,7 @@ def _detail(
 
 
 class SessionFilters(Schema):
-    from_: IsoDate | None = Field(None, alias="from", description="First day (default today).")
+    from_: Day | None = Field(None, alias="from", description="First day (default today).")
     days: int = Field(7, ge=1, le=31, description="How many days from ``from``.")
     community: int | None = Field(
         None,
@@ -799,7 +818,7 @@ def sheet(request: AuthedRequest, session_id: int) -> dict[str, object]:
 
 class AttendanceIn(Schema):
     signup: StrictInt
-    present: bool = True
+    present: StrictBool = True
 
 
 class CheckinIn(Schema):
@@ -867,7 +886,7 @@ class WeekOut(Schema):
 
 class WeekFilters(Schema):
     community: int | None = Field(None, description="Default: the caller's community.")
-    day: IsoDate | None = Field(None, description="Any day of the week (default today).")
+    day: Day | None = Field(None, description="Any day of the week (default today).")
 
 
 def may_see_week(user: User, community_id: int) -> Verdict:

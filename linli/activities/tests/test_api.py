@@ -124,6 +124,9 @@ def test_the_week_filters_by_audience_and_kind(cast: Cast) -> None:
     assert bad.status_code == 400 and "audience" in bad.json()["fields"]
     assert get(cast.a.resident, f"{API}/sessions", **{"from": "tomorrow"}).status_code == 400
     assert get(cast.a.resident, f"{API}/sessions", days=500).status_code == 400
+    for far in ("9999-12-31", "0001-01-01", "0", "20261207"):
+        assert get(cast.a.resident, f"{API}/sessions", **{"from": far}).status_code == 400
+        assert get(cast.a.dispatcher, f"{API}/rooms/week", day=far).status_code == 400
     assert get(None, f"{API}/sessions").status_code == 401
 
 

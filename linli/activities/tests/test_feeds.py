@@ -189,3 +189,14 @@ def test_an_inactive_users_feed_is_gone(cast: Cast) -> None:
     cast.a.resident.is_active = False
     cast.a.resident.save(update_fields=["is_active"])
     assert Client().get(url).status_code == 404
+
+
+def test_the_site_routes_the_feeds() -> None:
+    """The pages' urls.py includes feed_urls: the API's feed links resolve on the real site."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve("/activities/feeds/rooms/1.ics", urlconf="linli.urls")
+    except Resolver404:
+        pytest.fail("linli/activities/urls.py must include feed_urls.urlpatterns")
+    assert match.view_name == "activities:feed_room"
