@@ -668,7 +668,9 @@ def rooms(request: AuthedRequest) -> HttpResponse:
         request,
         "activities/rooms.html",
         {
-            "weeks": [(w.room, list(zip(days, w.days, strict=True))) for w in weeks],
+            "weeks": [
+                (w.room, list(zip(days, w.days, strict=True)), not any(w.days)) for w in weeks
+            ],
             "days": days,
             "monday": monday,
             "prev": monday - dt.timedelta(days=7),
