@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from linli.activities import views
+from linli.activities import feed_urls, views
 
 app_name = "activities"
 
@@ -27,4 +27,5 @@ urlpatterns = [
     path("checkin/<str:code>/", views.checkin_code, name="checkin"),
     # dispatchers
     path("rooms/", views.rooms, name="rooms"),
+    *feed_urls.urlpatterns,
 ]

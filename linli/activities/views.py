@@ -398,12 +398,12 @@ def _add_new_errors(form: TimesForm, exc: AppError) -> None:
     for name, msgs in exc.fields.items():
         field = ALIASES.get(name, name)
         target = field if field in form.fields else None
-        have = form.errors.get(target or "__all__", [])
+        have: list[str] = [str(m) for m in form.errors.get(target or "__all__", [])]
         fresh = [m for m in msgs if m not in have]
         if fresh:
             form.add_error(target, fresh)
     if not exc.fields or exc.message != str(type(exc).default_message):
-        if exc.message not in form.errors.get("__all__", []):
+        if exc.message not in [str(m) for m in form.errors.get("__all__", [])]:
             form.add_error(None, exc.message)
 
 
