@@ -618,3 +618,59 @@ def follow_up_reason(resolved: bool, satisfaction: int) -> str:
     if not resolved:
         return gettext("未解决")
     return gettext("满意度 %(n)d 分") % {"n": satisfaction}
+
+
+class DayFigures(models.Model):
+    """The point-order figures of one local day, community and item: the indicators' rollup.
+
+    Written only by ``orders.rollups`` (recomputed from the raw tables for the
+    cells an event touched, and by ``linli rollups rebuild``); each figure is
+    attributed to the day the indicators attribute it to (a dispatch's
+    response to the dispatch's day, a rating to the rating's)."""
+
+    day = models.DateField()
+    community = models.ForeignKey(
+        "network.Center", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    item = models.ForeignKey(ServiceItem, on_delete=models.CASCADE, related_name="+")
+    placed = models.PositiveIntegerField(default=0)
+    dispatched = models.PositiveIntegerField(default=0)
+    responded = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)  # dispatches that led to an accept
+    accept_minutes = models.FloatField(default=0)  # summed over ``accepted``
+    completed = models.PositiveIntegerField(default=0)
+    complete_minutes = models.FloatField(default=0)  # summed over ``completed``
+    overdue = models.PositiveIntegerField(default=0)
+    rated = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0)
+    follow_ups_opened = models.PositiveIntegerField(default=0)
+    follow_ups_open = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["community", "day", "item"], name="day_figures_cell")
+        ]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.community_id} · {self.item_id}"
+
+
+class StaleDay(models.Model):
+    """A cell of :class:`DayFigures` an event has changed and that is yet to be recomputed."""
+
+    day = models.DateField()
+    community = models.ForeignKey(
+        "network.Center", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    item = models.ForeignKey(ServiceItem, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["community", "day", "item"], name="stale_day_cell")
+        ]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.community_id} · {self.item_id}"

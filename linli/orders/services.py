@@ -37,6 +37,7 @@ from linli.network.models import Center
 from linli.notify.services import each_language, notify
 from linli.orders import attributes as item_attributes
 from linli.orders import permissions as may
+from linli.orders import rollups
 from linli.orders.load import member_load
 from linli.orders.models import (
     ORDER_CLOSINGS,
@@ -110,6 +111,7 @@ class Locked:
     def __init__(self, order: Order, slots: list[Slot]) -> None:
         self.order = order
         self.slots = slots
+        self.wrote = False  # an event was appended: the indicators' rollup is to be told
 
     def check(self, verdict: Verdict, actor: User | None) -> None:
         """Raise a refusal: a 404 instead of a 403 to someone who may not see the order."""
@@ -184,6 +186,7 @@ class Locked:
         note: str = "",
         at: dt.datetime | None = None,
     ) -> OrderEvent:
+        self.wrote = True
         return OrderEvent.objects.create(
             order=self.order,
             slot=slot,
@@ -216,7 +219,10 @@ def locked(order_id: int) -> Iterator[Locked]:
     """Open a transaction, lock the order row, read its slots."""
     with transaction.atomic():
         order = _lock(order_id)
-        yield Locked(order, _slots(order))
+        t = Locked(order, _slots(order))
+        yield t
+        if t.wrote:
+            rollups.touch(order)
 
 
 def _slots(order: Order) -> list[Slot]:
@@ -454,6 +460,7 @@ def order_place(
             event = OrderEvent.objects.create(
                 order=order, at=now, actor=actor, action="place", to_status=order.status
             )
+            rollups.touch_placed(order)
             notify(
                 _dispatchers(order.community_id),
                 "order_placed",

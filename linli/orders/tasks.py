@@ -13,7 +13,7 @@ import logging
 from django_tasks import TaskContext, task
 
 from linli.notify import periodic
-from linli.orders import services
+from linli.orders import rollups, services
 
 log = logging.getLogger("linli.jobs")
 
@@ -30,3 +30,15 @@ def sweep_deadlines(context: TaskContext) -> dict[str, int]:
         if any(counts.values()):
             log.info("sweep: %(overdue)s overdue, %(returned)s slots returned to the queue", counts)
         return counts
+
+
+@task(takes_context=True)
+def refresh_rollups(context: TaskContext) -> int:
+    """Recompute the indicators' rollup cells that recent writes marked (``orders.rollups``).
+
+    Readers refresh what they read anyway; this keeps their first read cheap."""
+    with periodic.scheduled(context):
+        n = 0
+        while (done := rollups.refresh_stale()) > 0:
+            n += done
+        return n

@@ -22,6 +22,7 @@ from linli.demo.services import (
     demo_is_seeded,
     demo_seed,
 )
+from linli.orders import rollups
 from linli.people.models import CareTag
 
 GROUPS = (
@@ -78,6 +79,8 @@ class Command(BaseCommand):
             )
         except AppError as exc:
             raise CommandError(exc.message) from exc
+        # The seeded history marked its days for the indicators' rollup: build it whole.
+        rollups.rebuild()
         self._summary(result, time.perf_counter() - started)
         self._accounts()
 

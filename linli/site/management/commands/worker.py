@@ -21,7 +21,7 @@ from django_tasks.base import Task
 from linli.dispatch.tasks import auto_dispatch_task
 from linli.notify import periodic
 from linli.notify.tasks import deliver_due
-from linli.orders.tasks import sweep_deadlines
+from linli.orders.tasks import refresh_rollups, sweep_deadlines
 from linli.site.health import worker_alive, worker_beat
 from linli.site.tasks import beat_every, worker_heartbeat
 
@@ -157,6 +157,7 @@ aborts it.
             beat,
             (sweep_deadlines, interval),
             (auto_dispatch_task, interval),
+            (refresh_rollups, max(interval, 60.0)),
             (deliver_due, float(settings.LINLI_NOTIFY_SWEEP_INTERVAL)),
         ]
 
