@@ -12,6 +12,7 @@ import pytest
 from linli.activities.models import Activity, Audience, Signup
 from linli.activities.tests.helpers import grandson, hall, make_activity, next_weekday
 from linli.site.testing import Cast, browser_log_in
+from linli.site.tests.test_browser_elders import MEASURE, SECONDARY
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,6 +30,12 @@ def log_in(browser: Any, live_server: Any, user: Any, width: int) -> tuple[Any, 
     page = context.new_page()
     browser_log_in(page, live_server.url, user.username, PASSWORD)
     return context, page
+
+
+def baseline(page: Any) -> list[str]:
+    """The elder-friendly baseline of linli.css, measured: text sizes and target boxes."""
+    found = page.evaluate(MEASURE, [SECONDARY + ", .helptext"])
+    return [f"text {t}" for t in found["small"]] + [f"target {t}" for t in found["targets"]]
 
 
 def summer_class(cast: Cast) -> Activity:
@@ -67,17 +74,20 @@ def test_grandmother_signs_up_her_grandson_on_her_phone(
     assert "剩 20 个名额" in card.inner_text() and "免费" in card.inner_text()
     assert page.locator(".act-card", has_text="红歌大家唱").count() > 0  # everyone's, too
     screenshot(page, "activities-1-week-390")
+    assert baseline(page) == []
 
     card.click()
     page.wait_for_url(f"**/activities/{activity.pk}/")
     rows = page.locator(".person-row")
     assert "这个活动面向儿童" in rows.filter(has_text="曾庆宝").inner_text()
     screenshot(page, "activities-2-detail-390")
+    assert baseline(page) == []
     page.get_by_role("button", name="为 曾小宝 报名").click()
     page.wait_for_url(f"**/activities/{activity.pk}/")
     assert "曾小宝 报名成功" in page.locator(".messages").inner_text()
     assert "已报名" in rows.filter(has_text="曾小宝").inner_text()
     screenshot(page, "activities-3-signed-up-390")
+    assert baseline(page) == []
     signup = Signup.objects.get(person=child)
     assert signup.channel == Signup.Channel.GUARDIAN
 
@@ -89,6 +99,7 @@ def test_grandmother_signs_up_her_grandson_on_her_phone(
     box = ticket.locator(".qr svg").bounding_box()
     assert box is not None and box["width"] >= 150
     screenshot(page, "activities-4-mine-390")
+    assert baseline(page) == []
     context.close()
 
 
@@ -115,8 +126,10 @@ def test_organiser_sees_the_conflict_while_choosing_times(
     assert plan.count("✓ 空闲") == 3 and plan.count("✗ 冲突") == 1
     assert "已被「红歌大家唱」占用" in plan
     screenshot(page, f"activities-5-new-conflict-{DESKTOP}")
+    assert baseline(page) == []
     page.set_viewport_size({"width": PHONE, "height": 900})
     screenshot(page, f"activities-5-new-conflict-{PHONE}")
+    assert baseline(page) == []
     # Sent as it is: refused, the reason at the start time, nothing saved.
     page.fill("#id_capacity", "20")
     page.get_by_role("button", name="排进功能室").click()
@@ -156,8 +169,58 @@ def test_rooms_week_at_phone_and_desktop(
     week = page.locator(".room-week", has_text="多功能厅")
     assert "红歌大家唱" in week.inner_text() and "电路检修" in week.inner_text()
     screenshot(page, f"activities-6-rooms-{DESKTOP}")
+    assert baseline(page) == []
     page.set_viewport_size({"width": PHONE, "height": 900})
     screenshot(page, f"activities-6-rooms-{PHONE}")
+    assert baseline(page) == []
     week.get_by_role("link", name=re.compile("防溺水安全课")).click()
     page.wait_for_url(re.compile(r".*/activities/\d+/$"))
+    context.close()
+
+
+def test_organiser_takes_attendance_with_big_buttons(
+    live_server: Any, browser: Any, screenshot: Any, cast: Cast
+) -> None:
+    from django.utils import timezone
+
+    from linli.activities import services
+    from linli.activities.tests.helpers import resident
+    from linli.people.models import Contact
+
+    room = hall(cast, hours=False)
+    starts = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=30)
+    activity = make_activity(
+        cast,
+        room=room,
+        title="牛娘戏日播剧场",
+        kind="opera",
+        starts=starts,
+        ends=starts + dt.timedelta(hours=2),
+    )
+    session = activity.sessions.get()
+    people = [resident(cast, name, 72) for name in ("龙婆婆", "韦公公", "黎阿姨")]
+    signups = [
+        services.signup_create(actor=cast.a.dispatcher, activity_id=activity.pk, person_id=p.pk)
+        for p in people
+    ]
+    context, page = log_in(browser, live_server, cast.a.dispatcher, PHONE)
+    page.goto(f"{live_server.url}/activities/{activity.pk}/")
+    assert "龙婆婆" in page.locator("#manage").inner_text()
+    screenshot(page, "activities-7-detail-organiser-390")
+    assert baseline(page) == []
+    page.get_by_role("link", name="签到表").first.click()
+    page.wait_for_url(f"**/activities/sessions/{session.pk}/sheet/")
+    row = page.locator(f"#sheet-{signups[0].pk}")
+    row.get_by_role("button", name="到", exact=True).click()
+    page.locator(f"#sheet-{signups[0].pk} button[aria-pressed=true]").wait_for()
+    row = page.locator(f"#sheet-{signups[1].pk}")
+    row.get_by_role("button", name="未到").click()
+    page.locator(f"#sheet-{signups[1].pk} button.no[aria-pressed=true]").wait_for()
+    # The third comes to the door with the code.
+    page.fill("#id_code", signups[2].code.lower())
+    page.get_by_role("button", name="签到", exact=True).click()
+    page.locator(".messages", has_text="黎阿姨 签到成功").wait_for()
+    assert Contact.objects.filter(kind=Contact.Kind.ACTIVITY).count() == 2
+    screenshot(page, "activities-8-sheet-390")
+    assert baseline(page) == []
     context.close()
