@@ -325,7 +325,7 @@ def mine(request: AuthedRequest) -> HttpResponse:
                 "position": services.waitlist_position(s),
             }
         )
-    return render(request, "activities/mine.html", {"rows": rows, "own": may.own_people(user)[:1]})
+    return render(request, "activities/mine.html", {"rows": rows})
 
 
 # --- organisers: the list, a new activity with its conflict feedback, changes ----------

@@ -224,3 +224,27 @@ def test_organiser_takes_attendance_with_big_buttons(
     screenshot(page, "activities-8-sheet-390")
     assert baseline(page) == []
     context.close()
+
+
+def test_birthday_party_invitations(
+    live_server: Any, browser: Any, screenshot: Any, cast: Cast
+) -> None:
+    from linli.activities.tests.helpers import resident
+    from linli.site.testing import make_user
+
+    day = next_weekday(2)
+    activity = make_activity(cast, title="长者生日会", kind="birthday", day=day)
+    born = day.replace(day=1)
+    resident(cast, "龙婆婆", 86, birth_date=born.replace(year=day.year - 86))
+    elder = resident(cast, "韦公公", 66, birth_date=born.replace(year=day.year - 66))
+    elder.account = make_user("weigg", "resident", cast.a.center)
+    elder.save()
+    context, page = log_in(browser, live_server, cast.a.dispatcher, PHONE)
+    page.goto(f"{live_server.url}/activities/{activity.pk}/")
+    page.get_by_role("link", name="长者生日会：邀请本月寿星").click()
+    page.get_by_role("button", name="发出邀请（2 位）").click()
+    page.locator(".messages", has_text="已发出 1 份邀请").wait_for()
+    assert "龙婆婆" in page.locator("section", has_text="需要电话邀请").inner_text()
+    screenshot(page, "activities-9-birthday-390")
+    assert baseline(page) == []
+    context.close()
