@@ -9,8 +9,8 @@ from django.urls import reverse
 from linli.core.services import token_issue
 from linli.people import ages
 from linli.people.models import Resident, name_initials
-from linli.people.selectors import resident_list
-from linli.site.testing import client_for
+from linli.people.selectors import resident_list, search_q
+from linli.site.testing import ON_POSTGRES, client_for
 
 
 def add(
@@ -97,3 +97,25 @@ def test_list_page_query_count_does_not_grow(cast, django_assert_max_num_queries
     client.get(reverse("people:list"))
     with django_assert_max_num_queries(10):
         client.get(reverse("people:list"))
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the search indexes are PostgreSQL's")
+@pytest.mark.parametrize(
+    ("q", "index"),
+    [
+        ("曾庆宝", "resident_name_trgm"),
+        ("zqb", "resident_initials_prefix"),
+        ("zengqing", "resident_pinyin_prefix"),
+        ("1234", "phone_tail"),
+    ],
+)
+def test_city_wide_search_can_be_answered_from_an_index(cast, q, index):
+    """Each kind of query has an index that fits it (the planner is told to avoid a scan:
+    on a test's few rows it would rightly prefer one)."""
+    from django.db import connection
+
+    qs = Resident.objects.filter(search_q(q)).order_by("name", "pk")[:50]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = qs.explain()
+    assert index in plan and "Seq Scan" not in plan, plan
