@@ -708,3 +708,64 @@ def test_the_endpoints_are_in_the_openapi_with_the_error_shape() -> None:
     assert create["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "ErrorOut"
     )
+
+
+JUNK: list[Any] = [
+    {},
+    [],
+    "null",
+    {"starts": "2030-01-01T10:00:00"},
+    {"starts": "9999-12-31T23:59:59+14:00", "ends": "0001-01-01T00:00:00-12:00"},
+    {"room": 2**70, "capacity": -(2**70), "signup": 2**63, "person": 2**63 - 1},
+    {"reason": "\x00", "code": "\x00", "rrule": "\x00"},
+    {"reason": "\ud800", "code": "é" * 17, "rrule": "FREQ=DAILY;UNTIL=99991231"},
+    {"capacity": 1.5, "present": "yes", "min_age": True, "person": "1", "session": {}},
+    {"capacity": 10**6, "fee": "NaN", "rrule": "FREQ=MINUTELY;COUNT=400", "mode": "drop_in"},
+]
+
+
+def test_junk_on_real_objects_is_never_a_5xx(cast: Cast) -> None:
+    activity = make_activity(cast, mode=Activity.Mode.DROP_IN, rrule="FREQ=WEEKLY;COUNT=2")
+    session = activity.sessions.first()
+    signup = services.signup_create(
+        actor=cast.a.resident,
+        activity_id=activity.pk,
+        person_id=cast.a.person.pk,
+        session_id=session.pk,
+    )
+    urls = [
+        API,
+        f"{API}/plan",
+        f"{API}/{activity.pk}/cancel",
+        f"{API}/{activity.pk}/capacity",
+        f"{API}/{activity.pk}/signups",
+        f"{API}/{activity.pk}/invitations",
+        f"{API}/sessions/{session.pk}/move",
+        f"{API}/sessions/{session.pk}/cancel",
+        f"{API}/sessions/{session.pk}/attendance",
+        f"{API}/sessions/{session.pk}/checkin",
+        f"{API}/signups/{signup.pk}/cancel",
+    ]
+    client = api(cast.a.dispatcher)
+    for url in urls:
+        for body in JUNK:
+            data = body if isinstance(body, str) else json.dumps(body)
+            r = client.post(url, data, content_type="application/json")
+            assert r.status_code < 500, (url, body, r.content)
+            assert set(r.json()) >= {"code", "message", "fields"} or r.status_code < 300
+    for params in ({"session": 2**63}, {"session": "x"}, {"session": -1}):
+        assert client.get(f"{API}/{activity.pk}", params).status_code in (400, 404)
+
+
+def test_the_details_query_count_does_not_grow_with_sessions(cast: Cast) -> None:
+    room = hall(cast)
+    short = make_activity(cast, room, mode=Activity.Mode.DROP_IN, rrule="FREQ=WEEKLY;COUNT=2")
+    long = make_activity(cast, room, title="戏曲放映", kind="opera", mode=Activity.Mode.DROP_IN,
+                         starts=at(next_weekday(0), 14), ends=at(next_weekday(0), 16),
+                         rrule="FREQ=DAILY;COUNT=20")  # fmt: skip
+    client = warm(cast.a.dispatcher)
+    with CaptureQueriesContext(connection) as few:
+        assert len(client.get(f"{API}/{short.pk}").json()["sessions"]) == 2
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get(f"{API}/{long.pk}").json()["sessions"]) == 20
+    assert len(many) == len(few)
