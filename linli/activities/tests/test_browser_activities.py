@@ -248,3 +248,26 @@ def test_birthday_party_invitations(
     screenshot(page, "activities-9-birthday-390")
     assert baseline(page) == []
     context.close()
+
+
+def test_english_pages_fit_a_phone(
+    live_server: Any, browser: Any, screenshot: Any, cast: Cast
+) -> None:
+    activity = summer_class(cast)
+    session = activity.sessions.order_by("starts").first()
+    assert session is not None
+    context, page = log_in(browser, live_server, cast.a.dispatcher, PHONE)
+    page.click("form.lang button[value=en]")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == "en"
+    for name, path in (
+        ("week", "/activities/"),
+        ("detail", f"/activities/{activity.pk}/"),
+        ("new", "/activities/new/"),
+        ("rooms", f"/activities/rooms/?week={next_weekday(0).isoformat()}"),
+        ("sheet", f"/activities/sessions/{session.pk}/sheet/"),
+    ):
+        page.goto(live_server.url + path)
+        screenshot(page, f"activities-en-{name}-390")
+        assert baseline(page) == [], name
+    context.close()
