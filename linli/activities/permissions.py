@@ -55,6 +55,23 @@ def may_manage(user: User, activity: Activity) -> Verdict:
     return ALLOWED
 
 
+def management_visible(user: User, activity: Activity) -> bool:
+    """Whether a refusal to manage ``activity`` may say so (a 403) rather than hide it (a 404).
+
+    An activity is public, its management is not: to anyone outside its
+    community (staff of another community above all) a manager's page or
+    action answers as if there were none."""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.CITY:
+        return True
+    community = user.community_id
+    if community is None:
+        person = Resident.objects.filter(account=user).values_list("community_id", flat=True)
+        community = person.first()
+    return community == activity.community_id
+
+
 def own_people(user: User) -> list[Resident]:
     """Whom ``user`` may sign up as a resident: themself, then their wards."""
     if not user.is_authenticated:

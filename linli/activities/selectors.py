@@ -40,6 +40,19 @@ def home_community(user: User) -> int | None:
     return person.community_id if person is not None else None
 
 
+# Who looks for an audience looks for what they may join: an 80-year-old for the
+# elders' activities too, anyone for what is open to everyone and to families.
+_OPEN = [Audience.EVERYONE, Audience.FAMILIES]
+AUDIENCES_FOR: dict[str, list[str]] = {
+    Audience.CHILDREN: [Audience.CHILDREN, Audience.BAND, *_OPEN],
+    Audience.ELDERS: [Audience.ELDERS, Audience.AGED, *_OPEN],
+    Audience.AGED: [Audience.AGED, Audience.ELDERS, *_OPEN],
+    Audience.FAMILIES: [Audience.FAMILIES, Audience.EVERYONE],
+    Audience.EVERYONE: [Audience.EVERYONE, Audience.FAMILIES],
+    Audience.BAND: [Audience.BAND, *_OPEN],
+}
+
+
 @dataclass
 class Listed:
     session: Session
@@ -88,11 +101,7 @@ def sessions_between(
             Q(activity__community_id=community_id) | Q(room__center__kind=Center.Kind.CITY)
         )
     if audience:
-        q = q.filter(
-            activity__audience__in=[audience, Audience.EVERYONE, Audience.FAMILIES]
-            if audience in Audience.values
-            else []
-        )
+        q = q.filter(activity__audience__in=AUDIENCES_FOR.get(audience, []))
     if kind:
         q = q.filter(activity__kind__code=kind)
     sessions = list(

@@ -305,7 +305,7 @@ def _session_of(activity: Activity, session_id: int | None) -> Session:
 
 
 def _visible(actor: User, activity: Activity) -> bool:
-    return actor.is_authenticated
+    return may.management_visible(actor, activity)
 
 
 def session_move(

@@ -86,12 +86,7 @@ def _day(value: str | None) -> dt.date:
 
 def _managed(user: User, activity: Activity) -> None:
     """Only the activity's organisers; another community's staff get 404 (nothing disclosed)."""
-    verdict = may.may_manage(user, activity)
-    if verdict:
-        return
-    if user.role != Role.CITY and selectors.home_community(user) != activity.community_id:
-        raise NotFound()
-    verdict.check()
+    may.may_manage(user, activity).check(lambda: may.management_visible(user, activity))
 
 
 def _errors(exc: AppError) -> list[str]:
