@@ -803,7 +803,7 @@ def sheet(request: AuthedRequest, session_id: int) -> dict[str, object]:
         raise NotFound()
     activity = session.activity
     may.may_manage(request.user, activity).check(
-        lambda: _staff_visible(request.user, activity.community_id)
+        lambda: may.management_visible(request.user, activity)
     )
     rows = selectors.sheet(session)
     return {
