@@ -8,6 +8,7 @@ query counts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Any
 
@@ -23,7 +24,7 @@ from linli.activities.tests.helpers import at, grandson, hall, make_activity, ne
 from linli.activities.tests.test_feeds import feeds_routed, urlpatterns  # noqa: F401 - the routes
 from linli.core.models import User
 from linli.core.services import token_issue
-from linli.site.testing import Cast
+from linli.site.testing import RACE_MARKS, Cast, make_cast, race
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/activities"
@@ -769,3 +770,60 @@ def test_the_details_query_count_does_not_grow_with_sessions(cast: Cast) -> None
     with CaptureQueriesContext(connection) as many:
         assert len(client.get(f"{API}/{long.pk}").json()["sessions"]) == 20
     assert len(many) == len(few)
+
+
+# --- races on PostgreSQL ----------------------------------------------------------
+
+
+@RACE_MARKS[0]
+@RACE_MARKS[1]
+def test_twenty_organisers_racing_for_one_room_one_wins_the_rest_get_a_409() -> None:
+    cast = make_cast()
+    room = hall(cast)
+    day = next_weekday(2)
+    token = token_issue(user=cast.a.dispatcher)
+
+    def create(i: int) -> Any:
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+        body = body_for(room.pk, day, title=f"讲座{i}", starts=at(day, 9, i), ends=at(day, 11, i))
+        return client.post(API, json.dumps(body), content_type="application/json")
+
+    results = race([functools.partial(create, i) for i in range(20)])
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [201] + [409] * 19, [getattr(r, "content", r) for r in results]
+    winner = next(r.json()["title"] for r in results if r.status_code == 201)
+    for r in results:
+        if r.status_code == 409:
+            assert f"已被「{winner}」占用" in r.json()["message"]
+    assert Session.objects.count() == 1
+
+
+@RACE_MARKS[0]
+@RACE_MARKS[1]
+def test_thirty_racing_for_the_last_three_places_three_win_the_rest_wait() -> None:
+    # Thirty, not a hundred: the shared test server's connections are counted.
+    cast = make_cast()
+    activity = make_activity(cast, capacity=3)
+    people = [resident(cast, f"居民{i}", 65) for i in range(30)]
+    token = token_issue(user=cast.a.dispatcher)
+
+    def sign(pk: int) -> Any:
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client.post(
+            f"{API}/{activity.pk}/signups",
+            json.dumps({"person": pk}),
+            content_type="application/json",
+        )
+
+    results = race([functools.partial(sign, p.pk) for p in people])
+    assert all(getattr(r, "status_code", 500) == 201 for r in results), results
+    statuses = [r.json()["status"] for r in results]
+    assert statuses.count("confirmed") == 3 and statuses.count("waitlisted") == 27
+    line = sorted(r.json()["position"] for r in results if r.json()["status"] == "waitlisted")
+    assert line == list(range(1, 28))
+    # A cancellation promotes the first in line.
+    first_in_line = next(r.json() for r in results if r.json()["position"] == 1)
+    a_place = next(r.json() for r in results if r.json()["status"] == "confirmed")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.post(f"{API}/signups/{a_place['id']}/cancel").status_code == 200
+    assert Signup.objects.get(pk=first_in_line["id"]).status == "confirmed"
