@@ -30,7 +30,7 @@ from linli.core.errors import Forbidden, InvalidInput, NotFound
 from linli.core.http import AuthedRequest
 from linli.core.models import User
 from linli.core.roles import Role
-from linli.core.rules import Verdict, refuse
+from linli.core.rules import Verdict
 from linli.core.schemas import (
     API_POST,
     CommunityRef,
@@ -321,11 +321,7 @@ def activity_out(
         actions.append("capacity")
         if services.first_session(activity) is not None:
             actions.append("invite")
-    if (
-        window
-        and user.role in (Role.DISPATCHER, Role.CITY)
-        and (user.role == Role.CITY or user.community_id == activity.community_id)
-    ):
+    if window and may.at_desk(user, activity):
         actions.append("desk_signup")
     if may.may_see_signups(user, activity):
         actions.append("sheet")
@@ -889,15 +885,6 @@ class WeekFilters(Schema):
     day: Day | None = Field(None, description="Any day of the week (default today).")
 
 
-def may_see_week(user: User, community_id: int) -> Verdict:
-    """The week of a community's rooms: its organisers (dispatcher, leaders, school), the city."""
-    if user.role not in may.ORGANISER_ROLES:
-        return refuse(_("您的角色无权查看功能室日程。"), "forbidden")
-    if not _staff_visible(user, community_id):
-        return refuse(_("只能查看本社区的功能室。"), "forbidden")
-    return Verdict(True)
-
-
 @router.get("/activities/rooms/week", response={200: WeekOut, **errors(400, 401, 403, 404)})
 def room_week(request: AuthedRequest, filters: Query[WeekFilters]) -> dict[str, object]:
     """Every room of a community's centers and what holds each, day by day, over a week."""
@@ -909,7 +896,7 @@ def room_week(request: AuthedRequest, filters: Query[WeekFilters]) -> dict[str, 
         raise Forbidden(_("您的角色无权查看功能室日程。"))
     if not Center.objects.filter(pk=community_id, kind=Center.Kind.COMMUNITY).exists():
         raise NotFound()
-    may_see_week(user, community_id).check(lambda: _staff_visible(user, community_id))
+    may.may_see_week(user, community_id).check(lambda: _staff_visible(user, community_id))
     start, weeks = selectors.room_week(community_id, filters.day or timezone.localdate())
     return {
         "starts": start,

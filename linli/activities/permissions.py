@@ -94,11 +94,34 @@ def acting_for(user: User, person: Resident, activity: Activity) -> Verdict:
         return ALLOWED
     if Guardianship.objects.filter(ward=person, guardian__account=user).exists():
         return ALLOWED
-    if user.role == Role.CITY or (
-        user.role == Role.DISPATCHER and user.community_id == activity.community_id
+    if at_desk(user, activity) and (
+        user.role == Role.CITY or person.community_id == user.community_id
     ):
         return ALLOWED
     return refuse(_("只能为本人或家人报名。"), "forbidden", "person")
+
+
+def at_desk(user: User, activity: Activity) -> bool:
+    """Does ``user`` sign people up for ``activity`` at the desk (for an elder without a phone)?
+
+    The city, or a dispatcher of the activity's community, while it is on."""
+    return (
+        user.is_authenticated
+        and activity.status == activity.Status.OPEN
+        and (
+            user.role == Role.CITY
+            or (user.role == Role.DISPATCHER and user.community_id == activity.community_id)
+        )
+    )
+
+
+def may_see_week(user: User, community_id: int) -> Verdict:
+    """The week of a community's rooms: its organisers (dispatcher, leaders, school), the city."""
+    if not user.is_authenticated or user.role not in ORGANISER_ROLES:
+        return refuse(_("您的角色无权查看功能室日程。"), "forbidden")
+    if user.role != Role.CITY and user.community_id != community_id:
+        return refuse(_("只能查看本社区的功能室。"), "forbidden")
+    return ALLOWED
 
 
 def channel_for(user: User, person: Resident) -> str:

@@ -62,7 +62,6 @@ if TYPE_CHECKING:
     from linli.core.http import AuthedRequest
     from linli.core.models import User
 
-DESK_ROLES = (Role.DISPATCHER, Role.CITY)
 DESK_RESULTS = 20
 # The audiences a resident filters by (each list also shows the activities for everyone).
 AUDIENCE_FILTERS = [Audience.CHILDREN, Audience.ELDERS, Audience.AGED, Audience.FAMILIES]
@@ -190,7 +189,7 @@ def _detail_context(
         else places.get(None, 0)
     )
     manage = bool(may.may_manage(user, activity))
-    desk = user.role in DESK_ROLES and manage and activity.status == Activity.Status.OPEN
+    desk = may.at_desk(user, activity)
     q = (request.GET.get("q") or "").strip()
     found = []
     if desk and q:
@@ -644,7 +643,7 @@ def checkin_code(request: AuthedRequest, code: str) -> HttpResponse:
 def rooms(request: AuthedRequest) -> HttpResponse:
     """The week view of every room of the community (the city picks the community)."""
     user = request.user
-    require_role(user, may.ORGANISER_ROLES)
+    require_role(user, may.ORGANISER_ROLES)  # a 403 before anything is looked up
     communities: list[Center] = []
     if user.role == Role.CITY:
         communities = list(Center.objects.filter(kind=Center.Kind.COMMUNITY).order_by("code"))
@@ -656,6 +655,7 @@ def rooms(request: AuthedRequest) -> HttpResponse:
         community_id = user.community_id
     if community_id is None:
         raise NotFound()
+    may.may_see_week(user, community_id).check()
     start, weeks = selectors.room_week(community_id, _day(request.GET.get("week")))
     monday = start.date()
     days = [monday + dt.timedelta(days=i) for i in range(7)]
