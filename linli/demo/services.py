@@ -24,6 +24,7 @@ from linli.demo.accounts import DEMO_ACCOUNTS, USERNAMES, demo_accounts_create
 from linli.demo.network import Network, network_build
 from linli.demo.orders import OrderStats, demo_orders_build
 from linli.demo.population import TAGS, Pin, PopulationStats, population_build
+from linli.demo.season import SeasonStats, season_build
 from linli.demo.teams import TEAM_SKILLS, Featured, TeamStats, teams_build
 from linli.network.models import Center, Function
 from linli.orders.catalog import install_optional_items
@@ -45,6 +46,7 @@ class SeedResult:
     population: PopulationStats
     teams: TeamStats
     orders: OrderStats
+    season: SeasonStats
 
 
 def demo_is_seeded() -> bool:
@@ -120,6 +122,7 @@ def demo_seed(
         # The article's optional items (长者生日会, 牛娘戏剧进社区, 亲子有约) in every community.
         install_optional_items(c.center for c in network.communities)
         orders = demo_orders_build(random.Random(f"linli-demo:{seed}:orders"), "baihua")
+        season = season_build(random.Random(f"linli-demo:{seed}:season"))
     return SeedResult(
         seed=seed,
         fraction=fraction,
@@ -128,6 +131,7 @@ def demo_seed(
         population=population,
         teams=teams,
         orders=orders,
+        season=season,
     )
 
 

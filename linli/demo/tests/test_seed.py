@@ -13,14 +13,16 @@ from django.core.management import CommandError
 from django.db import transaction
 from django.db.models import Count, F, Sum
 
+from linli.activities.models import Activity, Attendance, Session, Signup
 from linli.core.models import User
 from linli.core.roles import Role
 from linli.demo.accounts import DEMO_PASSWORD
+from linli.demo.season import parse_hours
 from linli.demo.teams import TEAM_SKILLS
 from linli.demo.tests.helpers import fingerprint, seed
-from linli.network.models import Center, Room
+from linli.network.models import Center, Occupancy, OpeningHours, Room
 from linli.people import ages
-from linli.people.models import Guardianship, Resident
+from linli.people.models import Contact, Guardianship, Resident
 from linli.teams.models import Member, Team, validate_availability
 
 
@@ -392,3 +394,56 @@ def test_baihua_orders_have_weeks_of_history_in_order(seeded: str) -> None:
     seen = order_indicators(baihua, now - dt.timedelta(days=30), now)
     assert seen.mean_minutes_to_accept and seen.mean_minutes_to_accept > 1
     assert seen.mean_minutes_to_complete and seen.mean_minutes_to_complete > 30
+
+
+# -- the season of activities ----------------------------------------------------
+
+
+def test_opening_hours_are_read_from_the_notices() -> None:
+    rows = parse_hours("周一至周五 08:00–12:00, 14:30–17:30;周末 09:00–17:00")
+    assert len(rows) == 5 * 2 + 2
+    assert (5, *map(str, rows[-2][1:])) == (5, "09:00:00", "17:00:00")
+    assert parse_hours("周二至周日 08:30–20:30")[0][0] == 1
+
+
+def test_the_season_is_on_the_room_calendar_without_overlaps(seeded: str) -> None:
+    assert OpeningHours.objects.count() > 500
+    sessions = Session.objects.count()
+    assert Activity.objects.count() > 150 and sessions > 500
+    assert Occupancy.objects.filter(kind="session").count() == sessions
+    held = list(Occupancy.objects.filter(released_at__isnull=True).order_by("room_id", "starts"))
+    for a, b in zip(held, held[1:], strict=False):
+        assert a.room_id != b.room_id or a.ends <= b.starts, (a, b)
+    assert {
+        "opera",
+        "singing",
+        "music",
+        "birthday",
+        "parent_child",
+        "drowning",
+        "fire_safety",
+    } <= set(Activity.objects.values_list("kind__code", flat=True))
+    assert Activity.objects.filter(title__startswith="暑期", mode="course").count() == 14
+
+
+def test_past_sessions_have_sign_ups_and_attendance_as_contacts(seeded: str) -> None:
+    assert Signup.objects.filter(status="confirmed").count() > 300
+    present = Attendance.objects.filter(status="present")
+    assert present.count() > 200
+    assert Contact.objects.filter(kind="activity").count() == present.count()
+    # every sign-up fits its activity's audience on the day (the services judged it)
+    children = Signup.objects.filter(activity__audience="children").select_related(
+        "person", "activity"
+    )
+    for s in children[:200]:
+        first = s.activity.sessions.order_by("starts").first()
+        assert first is not None
+        age = first.starts.year - s.person.birth_date.year
+        assert age <= 15
+
+
+def test_the_demo_resident_has_this_week_s_opera(seeded: str) -> None:
+    mine = Signup.objects.filter(
+        person__account__username="demo-resident", activity__kind__code="opera"
+    )
+    assert mine.exists()

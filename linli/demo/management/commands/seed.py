@@ -165,6 +165,18 @@ class Command(BaseCommand):
             _("  %(community)s点单 %(placed)s 张（已评价 %(rated)s 张）")
             % {"community": "百花社区", "placed": r.orders.placed, "rated": r.orders.rated}
         )
+        w(
+            _(
+                "  活动 %(activities)s 个，场次 %(sessions)s 场（已举行 %(held)s 场），报名 %(signups)s 人次，签到 %(attended)s 人次"
+            )
+            % {
+                "activities": r.season.activities,
+                "sessions": r.season.sessions,
+                "held": r.season.held,
+                "signups": r.season.signups,
+                "attended": r.season.attended,
+            }
+        )
 
     def _accounts(self) -> None:
         rows = demo_accounts_table()
