@@ -30,6 +30,8 @@ from linli.people import ages
 from linli.people.models import Resident
 
 WEEKDAYS = "一二三四五六日"
+# "周一至周五" or "周六": written with escapes, the pattern's ASCII stays ASCII.
+_DAYS = re.compile("\u5468([" + WEEKDAYS + "])(?:\u81f3\u5468([" + WEEKDAYS + "]))?")
 _SPAN = re.compile(r"(\d{1,2}):(\d{2})\s*[–-]\s*(\d{1,2}):(\d{2})")
 
 
@@ -43,7 +45,7 @@ def parse_hours(text: str) -> list[tuple[int, dt.time, dt.time]]:
         if part.startswith("周末"):
             days = [5, 6]
         else:
-            m = re.match(r"周([一二三四五六日])(?:至周([一二三四五六日]))?", part)
+            m = _DAYS.match(part)
             if m is None:
                 continue
             a = WEEKDAYS.index(m.group(1))

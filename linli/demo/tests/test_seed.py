@@ -400,7 +400,7 @@ def test_baihua_orders_have_weeks_of_history_in_order(seeded: str) -> None:
 
 
 def test_opening_hours_are_read_from_the_notices() -> None:
-    rows = parse_hours("周一至周五 08:00–12:00, 14:30–17:30;周末 09:00–17:00")
+    rows = parse_hours("周一至周五 08:00–12:00, 14:30–17:30；周末 09:00–17:00")
     assert len(rows) == 5 * 2 + 2
     assert (5, *map(str, rows[-2][1:])) == (5, "09:00:00", "17:00:00")
     assert parse_hours("周二至周日 08:30–20:30")[0][0] == 1
