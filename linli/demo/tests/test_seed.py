@@ -23,6 +23,7 @@ from linli.demo.tests.helpers import fingerprint, seed
 from linli.network.models import Center, Occupancy, OpeningHours, Room
 from linli.people import ages
 from linli.people.models import Contact, Guardianship, Resident
+from linli.site.testing import ensure_reference_data
 from linli.teams.models import Member, Team, validate_availability
 
 
@@ -31,6 +32,8 @@ def seeded(django_db_setup: None, django_db_blocker: object) -> Iterator[str]:
     """One default demo (1 %, ~7,200 people, ages as of today) for the module, rolled back after."""
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         with transaction.atomic():
+            # A transactional test on this worker may have flushed the migrations' rows.
+            ensure_reference_data()
             yield seed()
             transaction.set_rollback(True)
 
