@@ -17,7 +17,8 @@ is reported as the same conflict.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -190,18 +191,25 @@ def _title(title: str) -> str:
     return title[:TITLE_MAX]
 
 
-def _insert(occupancy: Occupancy) -> Occupancy:
-    # The exclusion constraint is the backstop for a writer that skipped the lock.
+@contextmanager
+def _backstop(
+    room_id: int, starts: dt.datetime, ends: dt.datetime, exclude: Iterable[int] = ()
+) -> Iterator[None]:
+    """Write inside a savepoint; an overlap the exclusion constraint refused (a writer
+    that skipped the lock) is the same conflict, naming what holds the room."""
     try:
         with transaction.atomic():
-            occupancy.save()
+            yield
     except IntegrityError as exc:
-        clash = overlapping(
-            [occupancy.room_id], occupancy.starts, occupancy.ends, [occupancy.pk or 0]
-        )
+        clash = overlapping([room_id], starts, ends, exclude)
         if clash:
             raise _taken(clash[0]).error() from exc
         raise
+
+
+def _insert(occupancy: Occupancy) -> Occupancy:
+    with _backstop(occupancy.room_id, occupancy.starts, occupancy.ends):
+        occupancy.save()
     return occupancy
 
 
@@ -243,14 +251,8 @@ def room_occupy_many(
                 next(v for v in verdicts if not v).check()
             raise conflicts_error(verdicts)
         rows = [Occupancy(room=room, kind=kind, title=title, starts=a, ends=b) for a, b in spans]
-        try:
-            with transaction.atomic():
-                Occupancy.objects.bulk_create(rows)
-        except IntegrityError as exc:
-            clash = overlapping([room.pk], min(a for a, _b in spans), max(b for _a, b in spans))
-            if clash:
-                raise _taken(clash[0]).error() from exc
-            raise
+        with _backstop(room.pk, min(a for a, _b in spans), max(b for _a, b in spans)):
+            Occupancy.objects.bulk_create(rows)
         return rows
 
 
@@ -284,14 +286,8 @@ def room_move(
             exclude=[current.pk],
             closure=current.kind == Occupancy.Kind.CLOSURE,
         ).check()
-        try:
-            with transaction.atomic():
-                current.save(update_fields=["room", "starts", "ends", "title"])
-        except IntegrityError as exc:
-            clash = overlapping([room.pk], current.starts, current.ends, [current.pk])
-            if clash:
-                raise _taken(clash[0]).error() from exc
-            raise
+        with _backstop(room.pk, current.starts, current.ends, [current.pk]):
+            current.save(update_fields=["room", "starts", "ends", "title"])
         occupancy.__dict__.update(
             room_id=current.room_id, starts=current.starts, ends=current.ends, title=current.title
         )
