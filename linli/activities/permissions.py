@@ -65,11 +65,16 @@ def management_visible(user: User, activity: Activity) -> bool:
         return False
     if user.role == Role.CITY:
         return True
-    community = user.community_id
-    if community is None:
-        person = Resident.objects.filter(account=user).values_list("community_id", flat=True)
-        community = person.first()
-    return community == activity.community_id
+    return home_community(user) == activity.community_id
+
+
+def home_community(user: User) -> int | None:
+    """The community ``user`` belongs to: their account's, or their resident record's."""
+    if not user.is_authenticated:
+        return None
+    if user.community_id:
+        return user.community_id
+    return Resident.objects.filter(account=user).values_list("community_id", flat=True).first()
 
 
 def own_people(user: User) -> list[Resident]:

@@ -32,12 +32,8 @@ def week_of(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=7)
 
 
-def home_community(user: User) -> int | None:
-    """The community whose activities are "near" ``user``: their account's, or their record's."""
-    if getattr(user, "community_id", None):
-        return user.community_id
-    person = getattr(user, "resident", None) if user.is_authenticated else None
-    return person.community_id if person is not None else None
+# The community whose activities are "near" a user (permissions decides it once).
+home_community = may.home_community
 
 
 # Who looks for an audience looks for what they may join: an 80-year-old for the
