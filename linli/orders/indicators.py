@@ -40,13 +40,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Avg, Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from linli.orders import rollups
-from linli.orders.models import FollowUp, OrderEvent, OrderStatus, Rating
+from linli.orders.models import FollowUp, OrderEvent, Rating
 
-SATISFIED_FROM = 3
+SATISFIED_FROM = rollups.SATISFIED_FROM
 
 
 @dataclass(frozen=True)
@@ -127,31 +127,18 @@ def raw_indicators(
     start_at, end_at = _moment(start), _moment(end)
     scope = Q() if community_id is None else Q(order__community_id=community_id)
 
-    redispatched = OrderEvent.objects.filter(
-        slot_id=OuterRef("slot_id"), action="dispatch", pk__gt=OuterRef("pk")
-    )
-    accepted = Q(action="dispatch", slot__accepted_at__isnull=False)
-    # Q & a conditional expression is a Q at run time; the stubs' Q.__and__ takes only a Q.
-    led_to_accept: Q = accepted & ~Exists(redispatched)  # type: ignore[assignment]
-    in_time = Q(slot__accepted_at__lte=F("slot__accept_deadline"))
-    completed = Q(action="complete", to_status=OrderStatus.COMPLETED)
+    d = rollups.definitions()
     timeline = OrderEvent.objects.filter(
         scope,
         at__gte=start_at,
         at__lt=end_at,
         action__in=("dispatch", "complete", "overdue"),
     ).aggregate(
-        dispatched=Count("pk", filter=Q(action="dispatch")),
-        responded=Count("pk", filter=led_to_accept & in_time),
-        to_accept=Avg(
-            ExpressionWrapper(F("slot__accepted_at") - F("at"), output_field=DurationField()),
-            filter=led_to_accept,
-        ),
-        to_complete=Avg(
-            ExpressionWrapper(F("at") - F("order__created_at"), output_field=DurationField()),
-            filter=completed,
-        ),
-        overdue=Count("order", filter=Q(action="overdue"), distinct=True),
+        dispatched=Count("pk", filter=d.dispatched),
+        responded=Count("pk", filter=d.led_to_accept & d.in_time),
+        to_accept=Avg(rollups.TO_ACCEPT, filter=d.led_to_accept),
+        to_complete=Avg(rollups.TO_COMPLETE, filter=d.completed),
+        overdue=Count("order", filter=d.overdue, distinct=True),
     )
     ratings = Rating.objects.filter(
         scope, created_at__gte=start_at, created_at__lt=end_at

@@ -46,7 +46,40 @@ from linli.orders.models import (
     StaleDay,
 )
 
+# Shared with orders.indicators, whose docstring says what each figure counts.
 SATISFIED_FROM = 3
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """The timeline's conditions the indicators count by, for raw reads and the rollup alike."""
+
+    dispatched: Q
+    led_to_accept: Q  # a dispatch whose slot was accepted, and the slot's last dispatch
+    in_time: Q  # ... accepted at or before its accept deadline
+    completed: Q  # the complete event that completed the order
+    overdue: Q
+
+
+def definitions() -> Definitions:
+    redispatched = OrderEvent.objects.filter(
+        slot_id=OuterRef("slot_id"), action="dispatch", pk__gt=OuterRef("pk")
+    )
+    accepted = Q(action="dispatch", slot__accepted_at__isnull=False)
+    # Q & a conditional expression is a Q at run time; the stubs' Q.__and__ takes only a Q.
+    led_to_accept: Q = accepted & ~Exists(redispatched)  # type: ignore[assignment]
+    return Definitions(
+        dispatched=Q(action="dispatch"),
+        led_to_accept=led_to_accept,
+        in_time=Q(slot__accepted_at__lte=F("slot__accept_deadline")),
+        completed=Q(action="complete", to_status=OrderStatus.COMPLETED),
+        overdue=Q(action="overdue"),
+    )
+
+
+TO_ACCEPT = ExpressionWrapper(F("slot__accepted_at") - F("at"), output_field=DurationField())
+TO_COMPLETE = ExpressionWrapper(F("at") - F("order__created_at"), output_field=DurationField())
+
 FIGURES = (
     "placed",
     "dispatched",
@@ -108,13 +141,7 @@ def compute(
             for name, value in r.items():
                 cell[name] = _minutes(value) if name.endswith("_minutes") else value or 0
 
-    redispatched = OrderEvent.objects.filter(
-        slot_id=OuterRef("slot_id"), action="dispatch", pk__gt=OuterRef("pk")
-    )
-    accepted = Q(action="dispatch", slot__accepted_at__isnull=False)
-    led_to_accept: Q = accepted & ~Exists(redispatched)  # type: ignore[assignment]
-    in_time = Q(slot__accepted_at__lte=F("slot__accept_deadline"))
-    completed = Q(action="complete", to_status=OrderStatus.COMPLETED)
+    d = definitions()
     put(
         OrderEvent.objects.filter(
             scope, within("at"), action__in=("place", "dispatch", "complete", "overdue")
@@ -123,19 +150,13 @@ def compute(
         .values("day", "order__community_id", "order__item_id")
         .annotate(
             placed=Count("pk", filter=Q(action="place")),
-            dispatched=Count("pk", filter=Q(action="dispatch")),
-            responded=Count("pk", filter=led_to_accept & in_time),
-            accepted=Count("pk", filter=led_to_accept),
-            accept_minutes=Sum(
-                ExpressionWrapper(F("slot__accepted_at") - F("at"), output_field=DurationField()),
-                filter=led_to_accept,
-            ),
-            completed=Count("pk", filter=completed),
-            complete_minutes=Sum(
-                ExpressionWrapper(F("at") - F("order__created_at"), output_field=DurationField()),
-                filter=completed,
-            ),
-            overdue=Count("order", filter=Q(action="overdue"), distinct=True),
+            dispatched=Count("pk", filter=d.dispatched),
+            responded=Count("pk", filter=d.led_to_accept & d.in_time),
+            accepted=Count("pk", filter=d.led_to_accept),
+            accept_minutes=Sum(TO_ACCEPT, filter=d.led_to_accept),
+            completed=Count("pk", filter=d.completed),
+            complete_minutes=Sum(TO_COMPLETE, filter=d.completed),
+            overdue=Count("order", filter=d.overdue, distinct=True),
         )
         .order_by()
     )
@@ -192,9 +213,15 @@ def _write(
 
 def touch(order: Order) -> None:
     """Mark the cells of every day ``order`` has figures on (call inside its write's transaction)."""
-    moments = list(OrderEvent.objects.filter(order=order).values_list("at", flat=True))
-    moments += list(Rating.objects.filter(order=order).values_list("created_at", flat=True))
-    moments += list(FollowUp.objects.filter(order=order).values_list("opened_at", flat=True))
+    moments = (
+        OrderEvent.objects.filter(order=order)
+        .values_list("at", flat=True)
+        .order_by()
+        .union(
+            Rating.objects.filter(order=order).values_list("created_at", flat=True).order_by(),
+            FollowUp.objects.filter(order=order).values_list("opened_at", flat=True).order_by(),
+        )
+    )
     days = {timezone.localdate(m) for m in moments} or {timezone.localdate()}
     StaleDay.objects.bulk_create(
         [StaleDay(day=d, community_id=order.community_id, item_id=order.item_id) for d in days],
