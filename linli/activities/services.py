@@ -32,7 +32,7 @@ from linli.activities.models import (
     Session,
     Signup,
 )
-from linli.core.boundary import DATETIME_MAX
+from linli.core.boundary import DATETIME_MAX, clean_text
 from linli.core.errors import Conflict, InvalidInput, NotFound
 from linli.core.rules import Verdict
 from linli.network import services as calendar
@@ -115,19 +115,6 @@ def session_plan(
 # --- organising -----------------------------------------------------------------
 
 
-def _text(value: Any, name: str, limit: int, *, required: str | None = None) -> str:
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput(fields={name: _("请输入文本。")})
-    value = (value or "").strip()
-    if required and not value:
-        raise InvalidInput(fields={name: required})
-    if "\x00" in value:
-        raise InvalidInput(fields={name: _("含有不能保存的字符。")})
-    if len(value) > limit:
-        raise InvalidInput(fields={name: _("最多 %(n)d 个字。") % {"n": limit}})
-    return value
-
-
 def _aware(value: dt.datetime | None, name: str) -> dt.datetime | None:
     if value is not None and timezone.is_naive(value):
         raise InvalidInput(fields={name: _("时间需要带时区。")})
@@ -162,10 +149,10 @@ def _resolve(actor: User, data: ActivityInput) -> dict[str, Any]:
     """Check the input (every field, with its reason) and return the activity's fields."""
     errors: dict[str, str] = {}
     fields: dict[str, Any] = {}
-    fields["title"] = _text(data.title, "title", TITLE_MAX, required=_("请填写活动名称。"))
-    fields["description"] = _text(data.description, "description", 2000)
-    fields["organiser_name"] = _text(data.organiser_name, "organiser_name", 100)
-    fields["rrule"] = _text(data.rrule, "rrule", 300)
+    fields["title"] = clean_text(data.title, TITLE_MAX, "title", required=_("请填写活动名称。"))
+    fields["description"] = clean_text(data.description, 2000, "description")
+    fields["organiser_name"] = clean_text(data.organiser_name, 100, "organiser_name")
+    fields["rrule"] = clean_text(data.rrule, 300, "rrule")
     kind = Kind.objects.filter(code=data.kind).first()
     if kind is None:
         errors["kind"] = _("没有这个活动类型。")
@@ -410,7 +397,7 @@ def _cancel_sessions(
 
 def session_cancel(*, actor: User, session_id: int, reason: str) -> Session:
     """Cancel one session: its room is free again, the others of its series stay."""
-    reason = _text(reason, "reason", REASON_MAX, required=_("请说明取消的原因。"))
+    reason = clean_text(reason, REASON_MAX, "reason", required=_("请说明取消的原因。"))
     with transaction.atomic():
         try:
             activity_id = Session.objects.values_list("activity_id", flat=True).get(pk=session_id)
@@ -428,7 +415,7 @@ def session_cancel(*, actor: User, session_id: int, reason: str) -> Session:
 
 def activity_cancel(*, actor: User, activity_id: int, reason: str) -> Activity:
     """Cancel the activity: every session not yet held, and every sign-up."""
-    reason = _text(reason, "reason", REASON_MAX, required=_("请说明取消的原因。"))
+    reason = clean_text(reason, REASON_MAX, "reason", required=_("请说明取消的原因。"))
     with transaction.atomic():
         activity = _lock_activity(activity_id)
         may.may_manage(actor, activity).check(lambda: _visible(actor, activity))

@@ -53,6 +53,28 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+def storable(**texts: object) -> None:
+    """Refuse text no column can hold (a NUL, an unpaired surrogate) or a value that is
+    not text: the services' callers other than the API (pages, the importer, the
+    seed) come without its boundary."""
+    errors = {k: p for k, v in texts.items() if isinstance(v, str) and (p := text_problem(v))}
+    bad = [k for k, v in texts.items() if v is not None and not isinstance(v, str)]
+    errors.update({k: _("请输入文本。") for k in bad})
+    if errors:
+        raise InvalidInput(fields=errors)
+
+
+def clean_text(value: object, limit: int, name: str, required: str | None = None) -> str:
+    """``value`` stripped, at most ``limit`` characters; ``required`` is the message when empty."""
+    storable(**{name: value})
+    text = str(value or "").strip()
+    if required and not text:
+        raise InvalidInput(fields={name: required})
+    if len(text) > limit:
+        raise InvalidInput(fields={name: _("最多 %(n)d 个字。") % {"n": limit}})
+    return text
+
+
 def int_problem(value: int) -> str | None:
     if not INT64_MIN <= value <= INT64_MAX:
         return _("数字太大。")

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.core.boundary import clean_text
 from linli.core.errors import Conflict, InvalidInput
 from linli.core.rules import ALLOWED, Verdict, refuse
 from linli.network.models import Closure, Occupancy, OpeningHours, Room
@@ -340,11 +341,7 @@ def closure_create(
     cancelled and their sign-ups told); then the closure occupies each room,
     so nothing can be put there while it lasts."""
     _shape(starts, ends).check()
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput(fields={"reason": _("请说明闭馆的原因。")})
-    if len(reason) > 200:
-        raise InvalidInput(fields={"reason": _("最多 %(n)d 个字。") % {"n": 200}})
+    reason = clean_text(reason, 200, "reason", required=_("请说明闭馆的原因。"))
     with transaction.atomic():
         rooms_q = Room.objects.filter(center_id=center_id)
         if room_id is not None:

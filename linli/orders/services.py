@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from linli.core.boundary import datetime_problem, int_problem, text_problem
+from linli.core.boundary import clean_text, datetime_problem, int_problem, storable
 from linli.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from linli.core.masking import mask_address, mask_phone
 from linli.core.models import AuditLog
@@ -239,27 +239,6 @@ def _lock_members(ids: Iterable[int]) -> None:
     )
 
 
-def _storable(**texts: str | None) -> None:
-    """Refuse text no column can hold (a NUL, an unpaired surrogate): callers other
-    than the API (pages, the importer, later apps) come here without its boundary."""
-    errors = {k: p for k, v in texts.items() if isinstance(v, str) and (p := text_problem(v))}
-    bad = [k for k, v in texts.items() if v is not None and not isinstance(v, str)]
-    errors.update({k: _("请输入文本。") for k in bad})
-    if errors:
-        raise InvalidInput(fields=errors)
-
-
-def _limit(value: str | None, limit: int, name: str, required: str | None = None) -> str:
-    """``value`` stripped, at most ``limit`` characters; ``required`` is the message when empty."""
-    _storable(**{name: value})
-    value = (value or "").strip()
-    if required and not value:
-        raise InvalidInput(fields={name: required})
-    if len(value) > limit:
-        raise InvalidInput(fields={name: _("最多 %(n)d 个字。") % {"n": limit}})
-    return value
-
-
 def _dispatchers(community_id: int) -> list[User]:
     from linli.core.models import User
 
@@ -347,7 +326,7 @@ def order_place(
     order it first created, never a second one (a unique constraint decides
     between concurrent requests).
     """
-    _storable(
+    storable(
         item=item,
         caller_name=caller_name,
         caller_phone=caller_phone,
@@ -370,8 +349,8 @@ def order_place(
             return _same_request(existing, item, resident_id)
 
     errors: dict[str, str] = {}
-    caller_name = _limit(caller_name, CALLER_NAME_MAX, "caller_name")
-    caller_phone = _limit(caller_phone, CALLER_PHONE_MAX, "caller_phone")
+    caller_name = clean_text(caller_name, CALLER_NAME_MAX, "caller_name")
+    caller_phone = clean_text(caller_phone, CALLER_PHONE_MAX, "caller_phone")
     resident, placed_as, community = _beneficiary(
         actor, resident_id, caller_phone=caller_phone, community_id=community_id
     )
@@ -583,7 +562,7 @@ def order_dispatch(
     """
     if (member_id is None) == (team_id is None):
         raise InvalidInput(fields={"member": _("请指定一名队员或一支服务队（二选一）。")})
-    note = _limit(note, DISPATCH_NOTE_MAX, "note")
+    note = clean_text(note, DISPATCH_NOTE_MAX, "note")
     with locked(order_id) as t:
         order, slots = t.order, t.slots
         t.check(may.may_dispatch(actor, order, slots), actor)
@@ -711,7 +690,7 @@ def order_accept(*, actor: User, order_id: int) -> Slot:
 
 def order_decline(*, actor: User, order_id: int, reason: str) -> Slot:
     """Hand a slot dispatched to the actor back to the dispatcher, with a reason."""
-    reason = _limit(reason, REASON_MAX, "reason", required=_("请说明不能接单的原因。"))
+    reason = clean_text(reason, REASON_MAX, "reason", required=_("请说明不能接单的原因。"))
     with locked(order_id) as t:
         order, slots = t.order, t.slots
         t.check(may.may_decline(actor, order, slots), actor)
@@ -751,7 +730,7 @@ def order_start(*, actor: User, order_id: int) -> Slot:
 
 def order_complete(*, actor: User, order_id: int, note: str = "") -> Slot:
     """The actor finishes their slot; the order is completed when every slot is."""
-    note = _limit(note, NOTE_MAX, "note")
+    note = clean_text(note, NOTE_MAX, "note")
     with locked(order_id) as t:
         order = t.order
         t.check(may.may_complete(actor, order, t.slots), actor)
@@ -879,7 +858,7 @@ def order_rate(
         errors["satisfaction"] = _("满意度必须是 1 到 5。")
     if not isinstance(resolved, bool):
         errors["resolved"] = _("请选择问题是否已解决。")
-    _storable(comment=comment)
+    storable(comment=comment)
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         errors["comment"] = _("评价最多 %(n)d 个字。") % {"n": COMMENT_MAX}
@@ -922,7 +901,7 @@ def _beneficiary_users(order: Order) -> list[User]:
 
 
 def follow_up_close(*, actor: User, order_id: int, note: str) -> FollowUp:
-    note = _limit(note, FOLLOW_UP_NOTE_MAX, "note", required=_("请填写回访记录。"))
+    note = clean_text(note, FOLLOW_UP_NOTE_MAX, "note", required=_("请填写回访记录。"))
     with locked(order_id) as t:
         order = t.order
         t.check(may.may_close_follow_up(actor, order), actor)
@@ -938,7 +917,7 @@ def follow_up_close(*, actor: User, order_id: int, note: str) -> FollowUp:
 
 def order_cancel(*, actor: User, order_id: int, reason: str = "") -> Order:
     """The resident side before service starts; the dispatcher until completion, with a reason."""
-    reason = _limit(reason, REASON_MAX, "reason")
+    reason = clean_text(reason, REASON_MAX, "reason")
     with locked(order_id) as t:
         order = t.order
         t.check(may.may_cancel(actor, order), actor)
@@ -950,7 +929,7 @@ def order_cancel(*, actor: User, order_id: int, reason: str = "") -> Order:
 
 def order_reject(*, actor: User, order_id: int, reason: str) -> Order:
     """The dispatcher turns down an order nobody has accepted yet, with a reason."""
-    reason = _limit(reason, REASON_MAX, "reason", required=_("请说明驳回的原因。"))
+    reason = clean_text(reason, REASON_MAX, "reason", required=_("请说明驳回的原因。"))
     with locked(order_id) as t:
         t.check(may.may_reject(actor, t.order, t.slots), actor)
         _close(t, actor, "reject", reason)
